@@ -1,0 +1,1 @@
+"""Datasets, text cleaning and tokenizers."""

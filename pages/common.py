@@ -1,0 +1,74 @@
+"""Streamlit helpers shared by the MaskLens pages (not itself a page).
+
+``app.py`` registers pages explicitly with ``st.navigation``, so this module
+is never listed in the sidebar. ``core`` never imports Streamlit; everything
+Streamlit-specific that pages share lives here.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+import os
+import traceback
+from typing import Iterator
+
+import streamlit as st
+
+from core import paths
+
+LOG = logging.getLogger("masklens.app")
+
+
+def error_details(err: BaseException, with_traceback: bool = False) -> str:
+    """Plain-text description of ``err`` and its causes (the traceback only if asked)."""
+    if with_traceback:
+        return "".join(traceback.format_exception(err))
+    lines, seen = [], set()
+    while err is not None and id(err) not in seen:
+        seen.add(id(err))
+        lines.append(f"{type(err).__name__}: {err}")
+        err = err.__cause__ or err.__context__
+    return "\n  caused by ".join(lines)
+
+
+@contextlib.contextmanager
+def guarded(what: str = "This page failed") -> Iterator[None]:
+    """Run a block so that no exception traceback reaches the page.
+
+    Any ``Exception`` is logged, shown as ``st.error(f"{what}: {err}")`` and
+    detailed (type and causes; the full traceback when ``MASKLENS_DEBUG`` is
+    set) in a collapsed expander. Streamlit's own control flow (``st.stop``,
+    ``st.rerun``, ``st.switch_page``) derives from ``BaseException`` and passes.
+    """
+    try:
+        yield
+    except Exception as err:  # noqa: BLE001 - the point is to catch everything
+        LOG.exception("%s", what)
+        st.error(f"{what}: {err}")
+        with st.expander("Details"):
+            st.text(error_details(err, with_traceback=bool(os.environ.get("MASKLENS_DEBUG"))))
+
+
+def coming_soon(title: str, description: str) -> None:
+    """Header and an ``st.info`` for a page whose tools are not built yet."""
+    st.title(title)
+    st.info(f"{description} This page is coming soon.")
+
+
+@st.cache_data(ttl=30, show_spinner=False)
+def _cached_models(user_models_dir: str) -> tuple[list[dict], list[str]]:
+    from core.registry import list_models
+
+    problems: list[str] = []
+    records = [r.to_dict() for r in list_models(problems=problems)]
+    return records, problems
+
+
+def registry_listing() -> tuple[list[dict], list[str]]:
+    """Registered models (as dicts) and registry problems, cached for 30 s.
+
+    The cache is keyed on the user model directory, so a changed
+    ``$MASKLENS_HOME`` is picked up at once and new models within 30 s.
+    """
+    return _cached_models(str(paths.user_models_dir()))

@@ -1,0 +1,180 @@
+"""Dashboard tests: every page under Streamlit's AppTest, and (e2e) the served app in Chromium."""
+
+from __future__ import annotations
+
+import os
+import re
+import signal
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from pathlib import Path
+
+import pytest
+from streamlit.testing.v1 import AppTest
+
+from tests.toy import toy_dataset
+
+REPO_ROOT = Path(__file__).resolve().parent.parent
+APP = str(REPO_ROOT / "app.py")
+MODEL_NAME = "tiny-cnn-vmask"
+TIMEOUT = 120  # seconds per AppTest run (the first run imports torch)
+CHROMIUM_FLAGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+                  "--disable-background-networking", "--disable-component-update", "--disable-sync",
+                  "--no-proxy-server"]
+
+
+def registered_pages() -> list[str]:
+    """Page files that app.py registers with st.Page, e.g. ``pages/home.py``."""
+    return re.findall(r"st\.Page\(\s*\"(pages/[\w/]+\.py)\"", Path(APP).read_text())
+
+
+@pytest.fixture(scope="module")
+def trained_home(tmp_path_factory: pytest.TempPathFactory):
+    """A ``$MASKLENS_HOME`` holding one real, tiny user-trained model (CNN + VMASK, 1 epoch)."""
+    from core.training.trainer import TrainSettings, train
+
+    home = tmp_path_factory.mktemp("masklens_home")
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setenv("MASKLENS_HOME", str(home))
+        train(TrainSettings(architecture="cnn", method="vmask", epochs=1, name=MODEL_NAME, device="cpu"),
+              data=toy_dataset(n_train=200, n_eval=50), output_dir=home / "models", progress=False)
+    return home
+
+
+@pytest.fixture
+def app_home(trained_home: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """Point the in-process app at the trained home for one test."""
+    monkeypatch.setenv("MASKLENS_HOME", str(trained_home))
+    return trained_home
+
+
+def _run_app(page: str | None = None) -> AppTest:
+    at = AppTest.from_file(APP, default_timeout=TIMEOUT).run()
+    if page:
+        at.switch_page(page).run()
+    return at
+
+
+def test_home_lists_trained_model(app_home: Path) -> None:
+    at = _run_app()
+    assert not at.exception, [e.value for e in at.exception]
+    assert not at.error, [e.value for e in at.error]
+    assert at.title[0].value == "MaskLens"
+    table = at.table[0].value
+    assert {"name", "dataset", "architecture", "method", "test accuracy", "source", "pair"} <= set(table.columns)
+    row = table[table["name"] == MODEL_NAME]
+    assert len(row) == 1, table
+    assert row.iloc[0]["source"] == "user" and row.iloc[0]["method"] == "vmask"
+    assert row.iloc[0]["test accuracy"].endswith("%")
+    assert any("Device in use" in m.value for m in at.markdown)
+
+
+def test_home_without_models_and_with_broken_checkpoint(masklens_home: Path) -> None:
+    (masklens_home / "models" / "broken").mkdir(parents=True)
+    at = _run_app()
+    assert not at.exception, [e.value for e in at.exception]
+    assert any("broken" in w.value for w in at.warning)
+
+
+def test_every_page_file_is_registered() -> None:
+    on_disk = {f"pages/{p.name}" for p in (REPO_ROOT / "pages").glob("*.py") if p.name not in {"common.py", "__init__.py"}}
+    assert on_disk == set(registered_pages())
+
+
+@pytest.mark.parametrize("page", registered_pages())
+def test_page_runs_without_exception(page: str, app_home: Path) -> None:
+    at = _run_app(page)
+    assert not at.exception, [e.value for e in at.exception]
+    assert not at.error, [e.value for e in at.error]
+    assert at.title, f"{page} shows no title"
+
+
+def test_guarded_turns_exceptions_into_messages() -> None:
+    def script() -> None:
+        import streamlit as st
+
+        from pages.common import guarded
+
+        with guarded("Demo failed"):
+            raise ValueError("bad input")
+        st.write("after")
+
+    at = AppTest.from_function(script, default_timeout=TIMEOUT).run()
+    assert not at.exception
+    assert at.error[0].value == "Demo failed: bad input"
+    assert at.markdown[-1].value == "after"
+
+
+# --------------------------------------------------------------------------- end to end
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def _http_get(url: str, timeout: float = 5) -> str:
+    opener = urllib.request.build_opener(urllib.request.ProxyHandler({}))  # never via a proxy
+    with opener.open(url, timeout=timeout) as response:
+        return response.read().decode()
+
+
+def _wait_for_port(port: int, server: subprocess.Popen, log: Path, timeout: float = 90) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if server.poll() is not None:
+            pytest.fail(f"streamlit exited with {server.returncode}:\n{log.read_text()}")
+        try:
+            with socket.create_connection(("127.0.0.1", port), timeout=1):
+                return
+        except OSError:
+            time.sleep(0.5)
+    pytest.fail(f"streamlit did not open port {port} within {timeout:.0f} s:\n{log.read_text()}")
+
+
+@pytest.mark.e2e
+def test_served_app_in_chromium(trained_home: Path, tmp_path: Path, chromium_executable: str) -> None:
+    from playwright.sync_api import sync_playwright
+
+    port = _free_port()
+    log = tmp_path / "streamlit.log"
+    env = {**os.environ, "MASKLENS_HOME": str(trained_home), "PYTHONUNBUFFERED": "1"}
+    command = [sys.executable, "-m", "streamlit", "run", APP, "--server.headless", "true",
+               "--server.port", str(port), "--server.address", "127.0.0.1", "--browser.gatherUsageStats", "false"]
+    with open(log, "wb") as log_file:
+        server = subprocess.Popen(command, cwd=REPO_ROOT, env=env, stdout=log_file, stderr=subprocess.STDOUT,
+                                  start_new_session=True)
+    try:
+        _wait_for_port(port, server, log)
+        assert _http_get(f"http://127.0.0.1:{port}/_stcore/health").strip() == "ok"
+        with sync_playwright() as pw:
+            browser = pw.chromium.launch(executable_path=chromium_executable, args=CHROMIUM_FLAGS, headless=True)
+            try:
+                page = browser.new_page()
+                page.goto(f"http://127.0.0.1:{port}/", timeout=60_000)
+                cell = page.locator('[data-testid="stTable"]').get_by_text(MODEL_NAME, exact=True)
+                cell.wait_for(state="visible", timeout=90_000)
+                page.get_by_text("Device in use").wait_for(timeout=30_000)
+                assert page.title() == "MaskLens"
+                assert page.locator('[data-testid="stException"]').count() == 0
+                sidebar = page.locator('[data-testid="stSidebar"]').inner_text()
+                for title in ("Explain", "Dataset importance", "Faithfulness", "Train", "Sentence pairs"):
+                    assert title in sidebar
+                if os.environ.get("MASKLENS_E2E_SCREENSHOT"):
+                    page.screenshot(path=os.environ["MASKLENS_E2E_SCREENSHOT"], full_page=True)
+            finally:
+                browser.close()
+    finally:
+        try:
+            os.killpg(server.pid, signal.SIGTERM)
+            server.wait(timeout=15)
+        except (ProcessLookupError, subprocess.TimeoutExpired):
+            try:
+                os.killpg(server.pid, signal.SIGKILL)
+            except ProcessLookupError:
+                pass
+            server.wait(timeout=15)
