@@ -1,4 +1,4 @@
-"""Train the default checkpoints shipped in assets/checkpoints and write their README table.
+"""Train the default checkpoints shipped in assets/checkpoints and print their README table.
 
 Usage::
 
@@ -20,7 +20,6 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from core import paths  # noqa: E402
-from core.fileio import atomic_write_bytes  # noqa: E402
 from core.models import load_model, save_model  # noqa: E402
 from core.training import TrainSettings, train  # noqa: E402
 
@@ -87,8 +86,7 @@ def main() -> None:
         reloaded = load_model(path, device="cpu")
         print(f"  kept seed {best.model.config['training']['seed']}: test {best.metrics['test_accuracy']:.4f} "
               f"({reloaded.name} reloads)", flush=True)
-    atomic_write_bytes(paths.SHIPPED_CHECKPOINTS_DIR / "TABLE.md", (readme_table() + "\n").encode())
-    print(readme_table())
+    print("\nTable for README.md and assets/checkpoints/README.md:\n" + readme_table())
 
 
 if __name__ == "__main__":

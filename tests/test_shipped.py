@@ -1,0 +1,49 @@
+"""The shipped checkpoints: they load offline, their stored accuracy reproduces, VMASK keeps up with base."""
+
+import numpy as np
+import pytest
+
+from core import paths
+from core.data.datasets import load_dataset
+from core.models import load_model
+from core.registry import list_models
+
+SHIPPED = [r for r in list_models(include_user=False) if r.source == "shipped"]
+REQUIRED = {"cnn-base-movie-snippets", "cnn-vmask-movie-snippets", "lstm-base-movie-snippets",
+            "lstm-vmask-movie-snippets", "cnn-base-trec6", "cnn-vmask-trec6"}
+
+
+def test_the_required_models_are_shipped():
+    assert REQUIRED <= {r.name for r in SHIPPED}
+    for record in SHIPPED:
+        assert paths.SHIPPED_CHECKPOINTS_DIR in __import__("pathlib").Path(record.path).parents
+
+
+@pytest.mark.parametrize("record", SHIPPED, ids=lambda r: r.name)
+def test_stored_test_accuracy_reproduces(record):
+    model = load_model(record.name, device="cpu")
+    test = load_dataset(record.dataset).test
+    predicted = model.predict_proba(list(test.texts)).argmax(1)
+    accuracy = float(np.mean(predicted == np.array(test.labels)))
+    assert accuracy == pytest.approx(record.test_accuracy, abs=0.003)  # fp16 storage may flip a prediction or two
+    assert model.config["data_fingerprint"] == load_dataset(record.dataset).fingerprint
+
+
+@pytest.mark.parametrize("architecture, dataset", [("cnn", "movie-snippets"), ("lstm", "movie-snippets"),
+                                                   ("cnn", "trec6")])
+def test_vmask_is_not_more_than_one_point_below_base(architecture, dataset):
+    accuracy = {r.method: r.test_accuracy for r in SHIPPED if r.architecture == architecture and r.dataset == dataset}
+    assert accuracy["vmask"] >= accuracy["base"] - 0.01, accuracy
+
+
+def test_mask_models_carry_global_importance_for_their_vocabulary():
+    for record in SHIPPED:
+        config = load_model(record.name, device="cpu").config
+        if record.method in ("vmask", "iba", "l2x"):
+            importance = config["global_importance"]
+            vocab = config["model_config"]["vocab"]
+            assert len(importance["words"]) == len(vocab) - 2  # every word but <pad>, <unk>
+            scores = importance["scores"]
+            assert all(0.0 <= s <= 1.0 for s in scores) and scores == sorted(scores, reverse=True)
+        else:
+            assert "global_importance" not in config
