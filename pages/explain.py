@@ -1,6 +1,165 @@
-"""Explain page (placeholder until its tools land)."""
+"""Explain page: type a sentence, compare how VMASK, erasure and marginalization highlight it."""
 
-from pages.common import coming_soon, guarded
+from __future__ import annotations
+
+import json
+
+import pandas as pd
+import streamlit as st
+
+from pages.common import guarded, registry_listing
+
+METHODS = {"vmask": "VMASK mask E[q(R|x)]", "zero": "zero erasure", "unk": "[UNK] erasure",
+           "marginal": "input marginalization", "lime": "LIME", "shapley": "Shapley sampling"}
+DEFAULT_METHODS = ["vmask", "zero", "marginal"]
+DEFAULT_MODEL = "cnn-vmask-movie-snippets"
+EXAMPLES = {
+    "sentiment": ["a gripping , beautifully acted film that never lets go",
+                  "the plot is thin and the jokes fall flat , but the cast is charming",
+                  "an unbearably slow and pretentious mess",
+                  "not the best movie of the year , but far from the worst"],
+    "questions": ["what is the capital of france ?", "who wrote the declaration of independence ?",
+                  "how many miles is it from earth to the moon ?", "what does nasa stand for ?"],
+}
+
+
+@st.cache_resource(show_spinner="Loading model…", max_entries=4)
+def cached_model(name: str, path: str):
+    """The loaded model for a registry record (cached per name and path)."""
+    from core.models import load_model
+
+    return load_model(path)
+
+
+@st.cache_resource(show_spinner="Loading the likelihood model…", max_entries=3)
+def cached_likelihood(spec: str, dataset: str | None):
+    """The likelihood model for input marginalization (cached)."""
+    from core.lm.mlm import load_likelihood
+
+    return load_likelihood(spec, dataset=dataset)
+
+
+@st.cache_data(show_spinner=False, max_entries=200)
+def cached_explain(name: str, path: str, text: str, methods: tuple[str, ...], target: int | None,
+                   params_json: str) -> tuple[list[dict], dict[str, str]]:
+    """Explanations (as dicts) and skipped methods for (model, text, methods, target, parameters)."""
+    from core.explain.registry import explain
+
+    params = json.loads(params_json)
+    model = cached_model(name, path)
+    likelihood = None
+    if "marginal" in methods:
+        likelihood = cached_likelihood(params.pop("likelihood"), model.config.get("dataset"))
+    else:
+        params.pop("likelihood")
+    run = explain(model, text, methods=list(methods), target=target, likelihood=likelihood, **params)
+    return [e.to_dict() for e in run.explanations], dict(run.skipped)
+
+
+def settings_panel(names: list[str], label_names_of: dict[str, list[str]]):
+    """The right-hand column: model, comparison model, methods, target, scale and parameters."""
+    model_name = st.selectbox("Model", names, index=names.index(DEFAULT_MODEL) if DEFAULT_MODEL in names else 0)
+    others = ["(none)"] + [n for n in names if n != model_name]
+    compare = st.selectbox("Compare with a second model", others,
+                           help="e.g. base vs VMASK, the comparison of the VMASK paper's Table 1")
+    methods = st.multiselect("Methods", list(METHODS), default=DEFAULT_METHODS, format_func=METHODS.get)
+    classes = ["predicted class"] + label_names_of[model_name]
+    target_label = st.selectbox("Explain class", classes)
+    shared = st.radio("Colour scale", ["shared across rows", "per row"], horizontal=True) == "shared across rows"
+    with st.expander("Parameters"):
+        params = {
+            "likelihood": st.selectbox("Likelihood model (marginalization)", ["mlm", "unigram", "uniform"],
+                                       help="mlm: the shipped fine-tuned MiniLM masked LM"),
+            "sigma": st.select_slider("Likelihood threshold σ", [1e-6, 1e-5, 1e-4, 1e-3], value=1e-5),
+            "lime": {"n_samples": st.number_input("LIME samples", 50, 5000, 500, step=50)},
+            "shapley": {"n_permutations": st.number_input("Shapley permutations", 5, 500, 25, step=5)},
+            "seed": st.number_input("Seed", 0, 2**31 - 1, 0),
+        }
+    target = None if target_label == "predicted class" else classes.index(target_label) - 1
+    return model_name, (None if compare == "(none)" else compare), methods, target, shared, params
+
+
+def text_panel(dataset: str) -> str:
+    """The left-hand column: example picker and the text box."""
+    examples = EXAMPLES["questions" if dataset == "trec6" else "sentiment"]
+    if "explain_text" not in st.session_state:
+        st.session_state.explain_text = examples[0]
+    choice = st.selectbox("Example sentences", ["(type your own)"] + examples)
+    if choice != "(type your own)" and choice != st.session_state.get("explain_example"):
+        st.session_state.explain_text = choice
+    st.session_state.explain_example = choice
+    return st.text_area("Text to explain", key="explain_text", height=100, max_chars=20000)
+
+
+def show_model_result(record: dict, text: str, methods: list[str], target: int | None, shared: bool,
+                      params: dict) -> None:
+    """Check the text, explain it with every method, and draw the rows, probabilities and downloads."""
+    from core.explain.base import Explanation
+    from core.explain.inputs import check_text
+    from core.viz.heatmap import heatmap_html
+
+    model = cached_model(record["name"], record["path"])
+    check = check_text(model, text)
+    if not check.ok:
+        st.warning(check.error)
+        return
+    for note in check.notes:
+        st.info(note)
+    rows, skipped = cached_explain(record["name"], record["path"], text, tuple(methods), target,
+                                   json.dumps(params, sort_keys=True))
+    for method, reason in skipped.items():
+        st.caption(f"{METHODS.get(method, method)} skipped: {reason}")
+    if not rows:
+        return
+    explanations = [Explanation(**row) for row in rows]
+    probs = ", ".join(f"{name}: {p:.3f}" for name, p in zip(model.label_names, explanations[0].probs))
+    st.markdown(f"**Prediction:** {model.label_names[explanations[0].predicted]} ({probs}) · "
+                f"explaining **{explanations[0].target_name}**")
+    st.html(heatmap_html(explanations, shared_scale=shared))
+    st.caption("Red supports the explained class, blue opposes it; hover a word for its score "
+               "(and, for marginalization, the top candidate words).")
+    download_buttons(record["name"], explanations, shared)
+
+
+def download_buttons(name: str, explanations, shared: bool) -> None:
+    """CSV and JSON of the scores and the heatmap as standalone HTML."""
+    from core.viz.heatmap import heatmap_html
+
+    table = pd.DataFrame([{"model": name, "method": e.method, "position": i, "word": w, "score": s,
+                           "unit": e.params.get("unit", ""), "target": e.target_name}
+                          for e in explanations for i, (w, s) in enumerate(zip(e.words, e.scores))])
+    cols = st.columns(3)
+    cols[0].download_button("Scores (CSV)", table.to_csv(index=False), f"{name}-explanation.csv", "text/csv",
+                            key=f"csv-{name}")
+    cols[1].download_button("Scores (JSON)", json.dumps([e.to_dict() for e in explanations], indent=2),
+                            f"{name}-explanation.json", "application/json", key=f"json-{name}")
+    cols[2].download_button("Heatmap (HTML)", heatmap_html(explanations, shared, standalone=True),
+                            f"{name}-heatmap.html", "text/html", key=f"html-{name}")
+
+
+def main() -> None:
+    """Lay out the page and run the explanations."""
+    st.title("Explain a prediction")
+    records, problems = registry_listing()
+    records = [r for r in records if not r["pair"]]
+    if not records:
+        st.info("No single-text models are available. Train one on the Train page.")
+        return
+    by_name = {r["name"]: r for r in records}
+    left, right = st.columns([3, 2])
+    with right:
+        model_name, compare, methods, target, shared, params = settings_panel(
+            list(by_name), {n: list(r["label_names"]) for n, r in by_name.items()})
+    with left:
+        text = text_panel(by_name[model_name]["dataset"])
+    if not methods:
+        st.info("Pick at least one method.")
+        return
+    for name in [model_name] + ([compare] if compare else []):
+        st.subheader(name)
+        with guarded(f"Could not explain with {name}"):
+            show_model_result(by_name[name], text, methods, target if name == model_name else None, shared, params)
+
 
 with guarded("The Explain page failed"):
-    coming_soon("Explain", "Pick a model, type or choose a text, and see its prediction with per-word importance from the model's learned mask and from post-hoc attribution methods.")
+    main()

@@ -71,3 +71,20 @@ def test_minilm_contract_with_a_tiny_random_bert():
     batch = tok.encode(texts)
     special = ~batch.token_mask & batch.attention_mask
     assert torch.all(together.mask.importance[special] == 0)  # [CLS]/[SEP] are never masked
+
+
+@pytest.mark.parametrize("architecture", ["cnn", "lstm"])
+@pytest.mark.parametrize("mask_kind", ["none", "vmask", "iba", "l2x"])
+@pytest.mark.parametrize("text", ["great", "the movie was great", "the plot was boring and the acting awful " * 2])
+def test_substitution_logits_equal_building_every_variant(architecture, mask_kind, text):
+    model, tok = word_model(architecture, mask_kind)
+    batch = tok.encode([text])
+    n_words = len(batch.words[0])
+    positions = torch.arange(n_words).repeat_interleave(len(tok.vocab))
+    replacements = torch.arange(len(tok.vocab)).repeat(n_words)
+    with torch.no_grad():
+        fast = model.substitution_logits(batch.input_ids, batch.attention_mask, positions, replacements, 7)
+        ids = batch.input_ids.repeat(len(positions), 1)
+        ids[torch.arange(len(positions)), positions] = replacements
+        brute = model(ids, batch.attention_mask.expand(len(positions), -1)).logits
+    assert torch.allclose(fast, brute, atol=1e-5)

@@ -78,6 +78,30 @@ class MaskedTextClassifier(nn.Module):
         """Classify token ids [B, T]; see :meth:`forward_embeddings`."""
         return self.forward_embeddings(self.embed(input_ids), attention_mask, token_mask)
 
+    @torch.no_grad()
+    def substitution_logits(self, input_ids: torch.Tensor, attention_mask: torch.Tensor, positions: torch.Tensor,
+                            replacements: torch.Tensor, batch_size: int = 512) -> torch.Tensor:
+        """Logits of one text with one token swapped, for many swaps (word-level models).
+
+        Args:
+            input_ids: [1, T] the text's ids.
+            attention_mask: [1, T] its real positions.
+            positions: [N] position swapped in variant n.
+            replacements: [N] id put there.
+            batch_size: most variants per forward.
+
+        Returns:
+            [N, C] logits, in eval mode. This generic version builds every
+            variant; architectures may override it with an exact shortcut.
+        """
+        out = []
+        for start in range(0, positions.shape[0], batch_size):
+            pos, rep = positions[start: start + batch_size], replacements[start: start + batch_size]
+            ids = input_ids[:1].repeat(pos.shape[0], 1)
+            ids[torch.arange(pos.shape[0], device=ids.device), pos] = rep
+            out.append(self(ids, attention_mask[:1].expand(pos.shape[0], -1)).logits)
+        return torch.cat(out) if out else input_ids.new_zeros((0, self.head[-1].out_features), dtype=torch.float)
+
     def classify(self, batch: EncodedBatch) -> ClassifierOutput:
         """Classify an :class:`EncodedBatch` (moved to this model's device)."""
         batch = batch.to(self.device)

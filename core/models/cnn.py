@@ -57,3 +57,60 @@ class CNNClassifier(MaskedTextClassifier):
 
     def frozen_parameter_names(self) -> list[str]:
         return ["embedding.weight"]
+
+    @torch.no_grad()
+    def substitution_logits(self, input_ids: torch.Tensor, attention_mask: torch.Tensor, positions: torch.Tensor,
+                            replacements: torch.Tensor, batch_size: int = 512) -> torch.Tensor:
+        """Exact shortcut for one-token swaps (see the base class for arguments and shapes).
+
+        Swapping token i changes only the ``width`` windows that cover i, and
+        each changes by W_j (z_c - z_i) with j = i - s its offset. So every
+        candidate's filter projections are computed once, the text's own
+        activations once, and the max-pool over the unchanged windows comes
+        from prefix/suffix maxima: O(N * F * width) per filter width instead
+        of a full convolution per variant. Valid when the mask layer acts on
+        each token alone (none, VMASK, IBA at evaluation); otherwise (L2X, or
+        training mode) the generic version runs.
+        """
+        if self.training or not getattr(self.mask, "token_local", False):
+            return super().substitution_logits(input_ids, attention_mask, positions, replacements, batch_size)
+        length = int(attention_mask[0].sum())
+        text = self.mask(self.embed(input_ids[:1]), attention_mask[:1].bool()).masked[0]           # [T, d]
+        text = F.pad(text, (0, 0, 0, max(max(self.filter_sizes) - text.shape[0], 0)))
+        unique, inverse = torch.unique(replacements, return_inverse=True)
+        everywhere = torch.ones(1, unique.shape[0], dtype=torch.bool, device=unique.device)
+        swapped_in = self.mask(self.embed(unique).unsqueeze(0), everywhere).masked[0]              # [U, d]
+        pooled = [self._pool_after_swap(conv, width, text, length, positions, swapped_in, inverse)
+                  for width, conv in zip(self.filter_sizes, self.convs)]
+        return self.head(torch.cat(pooled, dim=1))
+
+    @staticmethod
+    def _pool_after_swap(conv: nn.Conv1d, width: int, text: torch.Tensor, length: int, positions: torch.Tensor,
+                         swapped_in: torch.Tensor, inverse: torch.Tensor) -> torch.Tensor:
+        """[N, F] max-pooled activations of one filter width for every swap.
+
+        relu(max(...)) = max(relu(...)), so the max runs on pre-activations and
+        one relu ends it; windows that do not exist hold -inf.
+        """
+        pre = conv(text.T.unsqueeze(0))[0].T                                  # [S, F] pre-activations
+        n_valid = max(length - width + 1, 1)
+        act = pre[:n_valid]                                                   # [V, F]
+        prefix = torch.cummax(act, dim=0).values
+        suffix = torch.cummax(act.flip(0), dim=0).values.flip(0)
+        at = torch.arange(text.shape[0], device=text.device)                  # every text position i
+        neg_inf = torch.full_like(pre[:1], float("-inf"))
+        untouched = torch.maximum(                                            # [T, F] max over windows not covering i
+            torch.where((at - width >= 0).unsqueeze(1), prefix[(at - width).clamp(0, n_valid - 1)], neg_inf),
+            torch.where((at + 1 < n_valid).unsqueeze(1), suffix[(at + 1).clamp(max=n_valid - 1)], neg_inf))
+        weight = conv.weight                                                  # [F, d, width]
+        text_proj = torch.einsum("td,fdj->jtf", text, weight)                 # [width, T, F]
+        cand_proj = torch.einsum("ud,fdj->juf", swapped_in, weight)           # [width, U, F]
+        window = at.unsqueeze(0) - torch.arange(width, device=text.device).unsqueeze(1)  # [width, T]: i - offset
+        exists = (window >= 0) & (window < n_valid)
+        # the covering window's pre-activation without token i's own term; -inf where the window does not exist
+        base = (pre[window.clamp(0, pre.shape[0] - 1)] - text_proj).masked_fill(~exists.unsqueeze(2), float("-inf"))
+        best = untouched.index_select(0, positions)                          # [N, F]
+        for offset in range(width):
+            best = torch.maximum(best, base[offset].index_select(0, positions)
+                                 + cand_proj[offset].index_select(0, inverse))
+        return torch.relu(best)

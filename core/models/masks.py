@@ -54,6 +54,9 @@ class NoMask(nn.Module):
     """Identity: the slot is empty (base, l2)."""
 
     kind = "none"
+    # At evaluation a token's masked embedding depends on that token alone (lets a model
+    # reuse per-word computations when it swaps one word; see CNNClassifier.substitution_logits).
+    token_local = True
 
     def forward(self, embeddings: torch.Tensor, token_mask: torch.Tensor) -> MaskOutput:
         return MaskOutput(embeddings, None, embeddings.new_zeros(()))
@@ -83,6 +86,7 @@ class VariationalWordMask(nn.Module):
     """
 
     kind = "vmask"
+    token_local = True
 
     def __init__(self, embed_dim: int, hidden_dim: int = 100, tau: float = 0.5):
         super().__init__()
@@ -127,6 +131,7 @@ class InformationBottleneckMask(nn.Module):
     """
 
     kind = "iba"
+    token_local = True
 
     def __init__(self, embed_dim: int, hidden_dim: int = 100):
         super().__init__()
@@ -174,6 +179,7 @@ class L2XMask(nn.Module):
     """
 
     kind = "l2x"
+    token_local = False  # the hard top-k couples every word of the text
 
     def __init__(self, embed_dim: int, hidden_dim: int = 100, k: int = 10, tau: float = 0.5):
         super().__init__()

@@ -1,0 +1,189 @@
+"""Sampling-based perturbation explainers on top of captum: LIME and Shapley value sampling.
+
+One binary feature per word: captum's ``feature_mask`` groups every position
+(piece) of a word, so for a wordpiece model a word's pieces are switched off
+together. Only word positions are inputs to captum; special tokens
+(``[CLS]``, ``[SEP]``) and padding are held fixed and never perturbed. A word
+that is "off" gets the baseline embedding: zero (default) or the embedding of
+the unknown token (``baseline="unk"``; every piece becomes ``[UNK]``).
+
+The explained quantity is the probability of the target class, so scores are
+in probability units. Both methods sample: they are seeded (torch, numpy and
+``random`` are seeded inside a forked random state, so global random state is
+left untouched) and the seed is stored in the :class:`Explanation`. Sampled
+perturbations go through the model ``batch_size`` at a time
+(captum's ``perturbations_per_eval``).
+"""
+
+from __future__ import annotations
+
+import math
+import random
+from contextlib import contextmanager
+from typing import Any, Callable, Iterator
+
+import numpy as np
+import torch
+
+from core.data.tokenizers import EncodedBatch
+from core.explain.base import Explainer, ExplainError
+from core.models.factory import LoadedModel
+
+BASELINES = ("zero", "unk")
+
+
+@contextmanager
+def seeded(seed: int, device: torch.device) -> Iterator[None]:
+    """Seed torch, numpy and ``random`` with ``seed`` inside, restoring their previous states after."""
+    devices = [device] if device.type == "cuda" else []
+    np_state, py_state = np.random.get_state(), random.getstate()
+    with torch.random.fork_rng(devices=devices):
+        torch.manual_seed(seed)
+        np.random.seed(seed)
+        random.seed(seed)
+        try:
+            yield
+        finally:
+            np.random.set_state(np_state)
+            random.setstate(py_state)
+
+
+def lime_text_kernel(kernel_width: float) -> Callable[..., float]:
+    """LIME's text similarity on the binary word vector z (Ribeiro et al.'s ``LimeTextExplainer``).
+
+    distance = 1 - cos(1, z) = 1 - sqrt(|z| / n); weight = exp(-distance^2 / (2 width^2)).
+    The ``lime`` package uses 100 * distance with width 25, i.e. width 0.25 here.
+    """
+    def similarity(original, perturbed, interpretable: torch.Tensor, **kwargs: Any) -> float:
+        z = interpretable.float().flatten()
+        distance = 1.0 - math.sqrt(float(z.sum()) / z.numel())
+        return math.exp(-distance ** 2 / (2 * kernel_width ** 2))
+
+    return similarity
+
+
+class _CaptumExplainer(Explainer):
+    """Shared setup: word-position inputs [1, P, d], per-word feature mask [1, P, 1], target-probability forward."""
+
+    deterministic = False
+
+    def __init__(self, model: LoadedModel, n_samples: int, baseline: str = "zero", batch_size: int | None = None,
+                 seed: int = 0, **extra: Any):
+        if baseline not in BASELINES:
+            raise ExplainError(f"baseline must be one of {', '.join(BASELINES)}, got {baseline!r}")
+        if not isinstance(n_samples, (int, np.integer)) or n_samples < 1:
+            raise ExplainError(f"n_samples must be a positive integer, got {n_samples!r}")
+        super().__init__(model, batch_size=batch_size, seed=seed, n_samples=int(n_samples), baseline=baseline,
+                         unit="probability", **extra)
+
+    def attribute(self, batch: EncodedBatch, target: int, probs: torch.Tensor) -> tuple[list[float], dict[str, Any]]:
+        """Scores [n_words] in probability units (captum's attribution of word i's binary feature)."""
+        positions = torch.nonzero(batch.token_mask[0]).flatten()          # [P] word positions
+        embeddings = self.model.model.embed(batch.input_ids[:1])            # [1, T, d]
+        inputs = embeddings[:, positions]                                   # [1, P, d]
+        feature_mask = batch.word_ids[:1, positions].unsqueeze(-1)          # [1, P, 1] word index
+        baselines = self._baselines(batch, positions, inputs)
+        forward = self._forward(batch, embeddings, positions, target)
+        with seeded(self.seed, self.model.device):
+            attributions = self.run_captum(forward, inputs, baselines, feature_mask)  # [1, P, d]
+        per_position = attributions[0, :, 0]
+        n_words = len(batch.words[0])
+        first = [int(torch.nonzero(feature_mask[0, :, 0] == i)[0]) for i in range(n_words)]
+        return per_position[first].double().tolist(), {}
+
+    def run_captum(self, forward: Callable, inputs: torch.Tensor, baselines: torch.Tensor | float,
+                   feature_mask: torch.Tensor) -> torch.Tensor:
+        """Attributions shaped like ``inputs`` [1, P, d]."""
+        raise NotImplementedError
+
+    def _baselines(self, batch: EncodedBatch, positions: torch.Tensor, inputs: torch.Tensor) -> torch.Tensor | float:
+        if self.params["baseline"] == "zero":
+            return 0.0
+        unk = torch.full_like(batch.input_ids[:1, positions], self.model.tokenizer.unk_id)
+        return self.model.model.embed(unk).to(inputs.dtype)                 # [1, P, d]
+
+    def _forward(self, batch: EncodedBatch, embeddings: torch.Tensor, positions: torch.Tensor,
+                 target: int) -> Callable[[torch.Tensor], torch.Tensor]:
+        """f(word embeddings [B, P, d]) -> [B] p(target), special tokens and padding held fixed."""
+        attention, tokens = batch.attention_mask[:1], batch.token_mask[:1]
+
+        def forward(word_embeddings: torch.Tensor) -> torch.Tensor:
+            n = word_embeddings.shape[0]
+            full = embeddings.expand(n, -1, -1).clone()
+            full[:, positions] = word_embeddings
+            logits = self.model.model.forward_embeddings(full, attention.expand(n, -1), tokens.expand(n, -1)).logits
+            return torch.softmax(logits, -1)[:, target]
+
+        return forward
+
+
+class LimeExplainer(_CaptumExplainer):
+    """LIME (Ribeiro et al. 2016) with captum's ``Lime``: a weighted linear surrogate over binary word features.
+
+    Surrogate: ridge regression (alpha ``ridge_alpha``, as the ``lime``
+    package), sample weights from :func:`lime_text_kernel`. Samples switch
+    each word on/off independently with probability 1/2 (captum's default).
+
+    Args:
+        model: the model to explain.
+        n_samples: perturbed texts to sample (default 500).
+        baseline: ``"zero"`` embedding or ``"unk"`` for words switched off.
+        kernel_width: similarity kernel width on the cosine distance (0.25).
+        ridge_alpha: ridge penalty of the surrogate (1.0).
+        batch_size: most perturbed texts per forward.
+        seed: sampling seed.
+    """
+
+    name = "lime"
+
+    def __init__(self, model: LoadedModel, n_samples: int = 500, baseline: str = "zero", kernel_width: float = 0.25,
+                 ridge_alpha: float = 1.0, batch_size: int | None = None, seed: int = 0):
+        super().__init__(model, n_samples, baseline, batch_size, seed, kernel_width=kernel_width,
+                         surrogate="ridge", ridge_alpha=ridge_alpha)
+
+    def run_captum(self, forward, inputs, baselines, feature_mask) -> torch.Tensor:
+        """captum ``Lime.attribute`` with the ridge surrogate; [1, P, d] coefficients per word."""
+        from captum._utils.models.linear_model import SkLearnRidge
+        from captum.attr import Lime
+
+        lime = Lime(forward, interpretable_model=SkLearnRidge(alpha=self.params["ridge_alpha"]),
+                    similarity_func=lime_text_kernel(self.params["kernel_width"]))
+        return lime.attribute(inputs, baselines=baselines, feature_mask=feature_mask,
+                              n_samples=self.params["n_samples"], perturbations_per_eval=self.batch_size)
+
+
+class ShapleyExplainer(_CaptumExplainer):
+    """Shapley values of the words by permutation sampling (captum ``ShapleyValueSampling``).
+
+    Each of the ``n_permutations`` random word orders adds the words one by one
+    from the baseline and credits each word with its marginal change in
+    p(target); scores are the averages (probability units, summing to
+    p(y | x) - p(y | baseline text) for every sample).
+
+    Args:
+        model: the model to explain.
+        n_permutations: permutations to sample (captum's ``n_samples``; default 25).
+        n_samples: the same count under LIME's name, used when ``n_permutations``
+            is not given (so ``explain(..., n_samples=k)`` sets both methods' counts,
+            and a settings dict with both names gives each method its own).
+        baseline: ``"zero"`` embedding or ``"unk"`` for absent words.
+        batch_size: most perturbed texts per forward.
+        seed: sampling seed.
+
+    ``params`` records the count under both names.
+    """
+
+    name = "shapley"
+
+    def __init__(self, model: LoadedModel, n_permutations: int | None = None, n_samples: int | None = None,
+                 baseline: str = "zero", batch_size: int | None = None, seed: int = 0):
+        count = n_permutations if n_permutations is not None else n_samples if n_samples is not None else 25
+        super().__init__(model, count, baseline, batch_size, seed, n_permutations=count)
+
+    def run_captum(self, forward, inputs, baselines, feature_mask) -> torch.Tensor:
+        """captum ``ShapleyValueSampling.attribute``; [1, P, d] Shapley value per word."""
+        from captum.attr import ShapleyValueSampling
+
+        return ShapleyValueSampling(forward).attribute(inputs, baselines=baselines, feature_mask=feature_mask,
+                                                       n_samples=self.params["n_samples"],
+                                                       perturbations_per_eval=self.batch_size)

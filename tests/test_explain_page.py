@@ -1,0 +1,117 @@
+"""The Explain page under AppTest (normal sentence, bad inputs, comparison) and in a real browser (e2e)."""
+
+from __future__ import annotations
+
+import os
+import re
+import signal
+import subprocess
+import sys
+
+import pytest
+from streamlit.testing.v1 import AppTest
+
+from tests.test_app import APP, CHROMIUM_FLAGS, REPO_ROOT, _free_port, _wait_for_port
+
+TIMEOUT = 180
+
+
+@pytest.fixture
+def explain_page(masklens_home):
+    at = AppTest.from_file(APP, default_timeout=TIMEOUT).run()
+    return at.switch_page("pages/explain.py").run()
+
+
+def set_text(at: AppTest, text: str) -> AppTest:
+    at.text_area(key="explain_text").input(text)
+    return at.run()
+
+
+def rows(at: AppTest) -> list[str]:
+    """The methods of the heatmap rows shown, in order."""
+    html = "".join(element.proto.body for element in at.get("html"))
+    return re.findall(r'class="ml-row" data-method="(\w+)"', html)
+
+
+def test_default_sentence_shows_vmask_zero_and_marginal_rows(explain_page):
+    at = set_text(explain_page, "a gripping , beautifully acted film that never lets go")
+    assert not at.exception, [e.value for e in at.exception]
+    assert not at.error, [e.value for e in at.error]
+    assert rows(at) == ["vmask", "zero", "marginal"]
+    assert any(m.value.startswith("**Prediction:**") for m in at.markdown)
+    assert len(at.get("download_button")) == 3
+
+
+@pytest.mark.parametrize("text, message", [
+    ("", "empty"),
+    ("   ", "empty"),
+    ("!!! ??? ,,,", "only punctuation"),
+    ("😀 🎬 ...", "no words after cleaning"),
+    ("zzqxv qqxzz wxqzv", "None of the words is in the vocabulary"),
+])
+def test_bad_input_gives_a_clear_message(explain_page, text, message):
+    at = set_text(explain_page, text)
+    assert not at.exception, [e.value for e in at.exception]
+    assert not at.error, [e.value for e in at.error]
+    assert any(message in w.value for w in at.warning), [w.value for w in at.warning]
+    assert rows(at) == []
+
+
+def test_long_text_is_truncated_and_says_so(explain_page):
+    at = set_text(explain_page, "a truly great film . " * 40)
+    assert not at.exception, [e.value for e in at.exception]
+    assert any("reads only the first 50" in i.value for i in at.info), [i.value for i in at.info]
+    assert rows(at) == ["vmask", "zero", "marginal"]
+
+
+def test_second_model_is_shown_beside_and_skips_vmask_for_a_base_model(explain_page):
+    at = set_text(explain_page, "an unbearably slow and pretentious mess")
+    at.selectbox[2].select("cnn-base-movie-snippets").run()  # model, compare, then the target picker...
+    assert not at.exception, [e.value for e in at.exception]
+    headers = [h.value for h in at.subheader]
+    assert headers == ["cnn-vmask-movie-snippets", "cnn-base-movie-snippets"]
+    assert rows(at) == ["vmask", "zero", "marginal", "zero", "marginal"]
+    assert any("skipped" in c.value for c in at.caption)
+
+
+@pytest.mark.e2e
+def test_typing_a_sentence_in_the_served_app_shows_three_rows(masklens_home, tmp_path, chromium_executable):
+    from playwright.sync_api import sync_playwright
+
+    port = _free_port()
+    log = tmp_path / "streamlit.log"
+    env = {**os.environ, "MASKLENS_HOME": str(masklens_home), "PYTHONUNBUFFERED": "1"}
+    command = [sys.executable, "-m", "streamlit", "run", APP, "--server.headless", "true", "--server.port", str(port),
+               "--server.address", "127.0.0.1", "--browser.gatherUsageStats", "false"]
+    with open(log, "wb") as log_file:
+        server = subprocess.Popen(command, cwd=REPO_ROOT, env=env, stdout=log_file, stderr=subprocess.STDOUT,
+                                  start_new_session=True)
+    try:
+        _wait_for_port(port, server, log)
+        with sync_playwright() as pw:
+            browser = pw.chromium.launch(executable_path=chromium_executable, args=CHROMIUM_FLAGS, headless=True)
+            try:
+                page = browser.new_page()
+                page.goto(f"http://127.0.0.1:{port}/explain", timeout=60_000)
+                box = page.get_by_label("Text to explain")
+                box.wait_for(timeout=90_000)
+                box.fill("the acting is wooden but the score is wonderful")
+                box.press("Control+Enter")
+                page.get_by_text("wooden", exact=True).first.wait_for(timeout=120_000)
+                page.wait_for_function("document.querySelectorAll('.ml-row').length >= 3", timeout=120_000)
+                methods = page.eval_on_selector_all(".ml-row", "rows => rows.map(r => r.dataset.method)")
+                assert methods == ["vmask", "zero", "marginal"]
+                chips = page.locator('.ml-row[data-method="zero"] .ml-chip')
+                assert chips.count() == 9
+                assert page.locator('[data-testid="stException"]').count() == 0
+                if os.environ.get("MASKLENS_E2E_SCREENSHOT"):
+                    page.screenshot(path=os.environ["MASKLENS_E2E_SCREENSHOT"], full_page=True)
+            finally:
+                browser.close()
+    finally:
+        os.killpg(server.pid, signal.SIGTERM)
+        try:
+            server.wait(timeout=15)
+        except subprocess.TimeoutExpired:
+            os.killpg(server.pid, signal.SIGKILL)
+            server.wait(timeout=15)

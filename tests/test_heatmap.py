@@ -1,0 +1,34 @@
+"""Heatmap HTML: colours by sign and magnitude, scales shared per unit, escaping, tooltips."""
+
+from core.explain.base import Explanation
+from core.viz.heatmap import chip_color, heatmap_html, score_scale
+
+
+def make(method, scores, unit="log2 odds", signed=True, details=None):
+    return Explanation(text="x", words=[f"w{i}" for i in range(len(scores))], scores=scores, method=method,
+                       target=0, target_name="neg", probs=[0.7, 0.3], predicted=0, params={"unit": unit},
+                       signed=signed, details=details or {})
+
+
+def test_chip_colour_is_red_for_support_blue_for_opposition_with_alpha_by_magnitude():
+    assert chip_color(2.0, 4.0) == "rgba(214,39,40,0.500)"
+    assert chip_color(-4.0, 4.0) == "rgba(31,119,180,1.000)"
+    assert chip_color(9.0, 4.0).endswith("1.000)")  # clipped
+    assert chip_color(0.0, 4.0).endswith("0.000)")
+
+
+def test_shared_scale_is_shared_within_a_unit_only():
+    rows = [make("zero", [1.0, -3.0]), make("marginal", [2.0]), make("vmask", [0.2, 0.9], "keep probability", False)]
+    assert score_scale(rows, shared=True) == [3.0, 3.0, 0.9]
+    assert score_scale(rows, shared=False) == [3.0, 2.0, 0.9]
+    assert score_scale([make("zero", [0.0])], shared=True) == [1.0]
+
+
+def test_html_escapes_words_and_shows_candidates_on_hover():
+    row = make("marginal", [1.5], details={"candidates": [[{"word": "<b>", "likelihood": 0.5, "prob": 0.25}]]})
+    row.words = ["<script>"]
+    html = heatmap_html([row])
+    assert "<script>" not in html and "&lt;script&gt;" in html
+    assert "&lt;b&gt;  0.500  0.250" in html
+    assert 'data-method="marginal"' in html
+    assert heatmap_html([row], standalone=True).startswith("<!doctype html>")
