@@ -23,10 +23,10 @@ app: venv
 	$(VENV)/bin/streamlit run app.py
 
 test: venv
-	$(PY) -m pytest -q
+	$(PY) -m pytest -q -ra tests
 
 test-all: venv
-	$(PY) -m pytest -q --run-slow
+	$(PY) -m pytest -q -ra --run-slow tests
 
 bench: venv
 	for script in bench/*.py; do $(PY) $$script || exit 1; done

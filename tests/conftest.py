@@ -10,21 +10,40 @@ from __future__ import annotations
 import importlib.util
 import os
 import shutil
+import sys
 from pathlib import Path
 
 import pytest
+
+REPO_ROOT = Path(__file__).resolve().parent.parent
+# The repository has no pytest.ini (its top level holds only the project's entries), so the
+# settings live here: the repo root is importable (``core``, ``tests.toy``) from any directory.
+if str(REPO_ROOT) not in sys.path:
+    sys.path.insert(0, str(REPO_ROOT))
+
+MARKERS = (
+    "slow: long-running (real training); skipped unless --run-slow (make test-all)",
+    "e2e: real browser against a served app; skipped when chromium or playwright is missing",
+    "gpu: needs a CUDA device; skipped without one",
+)
 
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
 os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
 
-REPO_ROOT = Path(__file__).resolve().parent.parent
 CHROMIUM_CANDIDATES = ("chromium", "chromium-browser", "google-chrome", "google-chrome-stable")
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:
     """Add ``--run-slow``."""
     parser.addoption("--run-slow", action="store_true", default=False, help="also run tests marked slow")
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    """Register the markers and silence Streamlit's own deprecation warnings."""
+    for marker in MARKERS:
+        config.addinivalue_line("markers", marker)
+    config.addinivalue_line("filterwarnings", "ignore::DeprecationWarning:streamlit.*")
 
 
 def chromium_path() -> str | None:
