@@ -1,0 +1,18 @@
+"""Evaluation metrics for explanations: faithfulness (AOPC, post-hoc accuracy, degradation,
+AUC_rep), word frequency vs importance, and agreement between methods.
+
+The metrics take a :data:`~core.metrics.faithfulness.Scorer` (word lists -> probabilities)
+rather than a model; :func:`~core.metrics.faithfulness.model_scorer` builds one for a
+:class:`~core.models.factory.LoadedModel`.
+"""
+
+from core.metrics.agreement import agreement_matrix, kendall_tau, top_k, top_k_overlap
+from core.metrics.faithfulness import (AOPCResult, AUCRepResult, DegradationResult, Scorer, aopc, auc_rep,
+                                       degradation, delete_words, examples_from_explanations, keep_words,
+                                       model_scorer, perturb, posthoc_accuracy, replace_words, unk_token_for)
+from core.metrics.importance import FrequencyImportance, frequency_importance
+
+__all__ = ["AOPCResult", "AUCRepResult", "DegradationResult", "FrequencyImportance", "Scorer", "agreement_matrix",
+           "aopc", "auc_rep", "degradation", "delete_words", "examples_from_explanations", "frequency_importance",
+           "keep_words", "kendall_tau", "model_scorer", "perturb", "posthoc_accuracy", "replace_words", "top_k",
+           "top_k_overlap", "unk_token_for"]

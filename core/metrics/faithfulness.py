@@ -1,0 +1,351 @@
+"""Faithfulness metrics: does removing the words an explanation ranks highest change the prediction?
+
+The model is kept apart from the arithmetic. Every metric takes a :data:`Scorer`
+(word lists -> class probabilities) and a list of examples ``(words, ranking)``
+where ``ranking`` lists word indices from most to least important (see
+:meth:`core.explain.base.Explanation.ranking`). The explained class ``y`` of an
+example is always the class predicted on its full text by the scorer.
+
+Perturbations are word-list transforms:
+
+- ``"remove"`` (the papers' default): the words are deleted, the rest keep their order;
+- ``"unk"``: each word is replaced by an unknown-word token (``"<unk>"`` by default,
+  the word tokenizers' unknown word). For wordpiece models the literal ``"<unk>"``
+  is split into ordinary pieces; pass ``unk_token=unk_token_for(model)`` (``"[UNK]"``)
+  to get the tokenizer's unknown piece instead.
+
+Metrics: :func:`aopc` (GMASK eq. 9), :func:`posthoc_accuracy` (VMASK 5.1.2),
+:func:`degradation` (GMASK eq. 10-11) and :func:`auc_rep` (input marginalization 3.5).
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Callable, Iterable, Sequence
+
+import numpy as np
+
+if TYPE_CHECKING:  # the arithmetic needs neither torch nor a model
+    from core.lm.base import LikelihoodModel
+    from core.models.factory import LoadedModel
+
+Scorer = Callable[[list[list[str]]], np.ndarray]
+"""Class probabilities [N, C] (rows sum to 1) for N word lists; an empty list is a valid (empty) text."""
+
+Example = tuple[Sequence[str], Sequence[int]]
+"""``(words, ranking)``: the words of a text and the word indices from most to least important."""
+
+OPERATIONS = ("remove", "unk")
+UNK = "<unk>"
+
+
+# ---------------------------------------------------------------------------------------------- model side
+
+def model_scorer(model: "LoadedModel", batch_size: int = 512) -> Scorer:
+    """A :data:`Scorer` for a loaded classifier: softmax of its logits, batched, in eval mode, without gradients.
+
+    Args:
+        model: the classifier with its tokenizer.
+        batch_size: most word lists per forward pass.
+
+    Returns:
+        a function mapping N word lists to a float64 array [N, C]. An empty word list is scored as
+        the empty text (the tokenizer gives an all-padding row, or ``[CLS] [SEP]`` for wordpiece).
+    """
+    import torch
+
+    if batch_size < 1:
+        raise ValueError(f"batch_size must be at least 1, got {batch_size}")
+    num_classes = len(model.label_names)
+
+    def score(word_lists: list[list[str]]) -> np.ndarray:
+        model.model.eval()
+        chunks = []
+        with torch.no_grad():
+            for start in range(0, len(word_lists), batch_size):
+                batch = model.tokenizer.encode_words(word_lists[start: start + batch_size]).to(model.device)
+                chunks.append(torch.softmax(model.model.classify(batch).logits.float(), -1).cpu().numpy())
+        return np.concatenate(chunks).astype(np.float64) if chunks else np.zeros((0, num_classes))
+
+    return score
+
+
+def unk_token_for(model: "LoadedModel") -> str:
+    """The word that the model's tokenizer reads as unknown: ``"<unk>"`` for word models, ``"[UNK]"`` for wordpiece."""
+    hf = getattr(model.tokenizer, "hf", None)
+    return hf.unk_token if hf is not None else UNK
+
+
+def examples_from_explanations(explanations: Iterable) -> list[tuple[list[str], list[int]]]:
+    """``(words, ranking)`` pairs from :class:`~core.explain.base.Explanation` objects."""
+    return [(list(e.words), e.ranking()) for e in explanations]
+
+
+# ---------------------------------------------------------------------------------------------- perturbations
+
+def delete_words(words: Sequence[str], drop: set[int]) -> list[str]:
+    """``words`` without the positions in ``drop`` (the others keep their order)."""
+    return [w for i, w in enumerate(words) if i not in drop]
+
+
+def keep_words(words: Sequence[str], keep: set[int]) -> list[str]:
+    """Only the positions in ``keep`` of ``words``, in their original order."""
+    return [w for i, w in enumerate(words) if i in keep]
+
+
+def replace_words(words: Sequence[str], drop: set[int], token: str = UNK) -> list[str]:
+    """``words`` with each position in ``drop`` replaced by ``token`` (length unchanged)."""
+    return [token if i in drop else w for i, w in enumerate(words)]
+
+
+def perturb(words: Sequence[str], drop: set[int], operation: str = "remove", unk_token: str = UNK) -> list[str]:
+    """Apply ``operation`` (``"remove"`` or ``"unk"``) to the positions in ``drop``."""
+    if operation == "remove":
+        return delete_words(words, drop)
+    if operation == "unk":
+        return replace_words(words, drop, unk_token)
+    raise ValueError(f"unknown operation {operation!r}; choose one of {', '.join(OPERATIONS)}")
+
+
+# ---------------------------------------------------------------------------------------------- helpers
+
+def _check_examples(examples: Sequence[Example]) -> list[tuple[list[str], list[int]]]:
+    examples = list(examples)
+    if not examples:
+        raise ValueError("no examples to evaluate: the example list is empty")
+    checked = []
+    for index, (words, ranking) in enumerate(examples):
+        words, ranking = list(words), [int(i) for i in ranking]
+        if not words:
+            raise ValueError(f"example {index} has no words")
+        if len(ranking) != len(words):
+            raise ValueError(f"example {index}: ranking has {len(ranking)} indices but the text has "
+                             f"{len(words)} words; the ranking must order every word")
+        if sorted(ranking) != list(range(len(words))):
+            raise ValueError(f"example {index}: ranking must be a permutation of 0..{len(words) - 1}, got {ranking}")
+        checked.append((words, ranking))
+    return checked
+
+
+def _score(scorer: Scorer, word_lists: list[list[str]]) -> np.ndarray:
+    probs = np.asarray(scorer(word_lists), dtype=np.float64)
+    if probs.ndim != 2 or probs.shape[0] != len(word_lists):
+        raise ValueError(f"the scorer must return an array [{len(word_lists)}, C], got shape {probs.shape}")
+    return probs
+
+
+def _full_predictions(scorer: Scorer, examples) -> tuple[np.ndarray, np.ndarray]:
+    """(y [M] predicted classes on the full texts, p(y|x) [M])."""
+    probs = _score(scorer, [words for words, _ in examples])
+    predicted = probs.argmax(1)
+    return predicted, probs[np.arange(len(examples)), predicted]
+
+
+def _count(fraction: float, n: int) -> int:
+    """round(fraction * n), halves rounded up (not Python's round-half-to-even)."""
+    return min(n, int(math.floor(fraction * n + 0.5 + 1e-9)))
+
+
+def _check_operation(operation: str) -> None:
+    if operation not in OPERATIONS:
+        raise ValueError(f"unknown operation {operation!r}; choose one of {', '.join(OPERATIONS)}")
+
+
+# ---------------------------------------------------------------------------------------------- AOPC
+
+@dataclass
+class AOPCResult:
+    """Area over the perturbation curve.
+
+    Attributes:
+        per_k: for k = 1..K, the mean over examples of p(y|x) - p(y|x without its top-k words)
+            (probability units, in [-1, 1]).
+        value: (1 / (K + 1)) * sum_k per_k[k] (GMASK eq. 9).
+        k_max: K.
+    """
+
+    per_k: list[float]
+    value: float
+    k_max: int
+
+
+def aopc(scorer: Scorer, examples: Sequence[Example], k_max: int = 10, operation: str = "remove",
+         unk_token: str = UNK) -> AOPCResult:
+    """AOPC = 1/(K+1) * sum_{k=1..K} < p(y|x) - p(y|x \\ top-1..k) >_x  (GMASK eq. 9).
+
+    The 1/(K+1) factor follows GMASK eq. 9 (and Samek et al., whose curve includes k = 0 with a
+    zero drop); VMASK 5.1.1 gives no formula. Texts with fewer than k words lose all their words
+    at step k. Higher is better.
+
+    Args:
+        scorer: word lists -> class probabilities [N, C].
+        examples: M ``(words, ranking)`` pairs.
+        k_max: K, the most words removed (>= 1).
+        operation: ``"remove"`` or ``"unk"`` (see the module docstring).
+        unk_token: the replacement word for ``"unk"``.
+    """
+    if k_max < 1:
+        raise ValueError(f"k_max must be at least 1, got {k_max}")
+    _check_operation(operation)
+    examples = _check_examples(examples)
+    predicted, full = _full_predictions(scorer, examples)
+    variants = [perturb(words, set(ranking[:k]), operation, unk_token)
+                for words, ranking in examples for k in range(1, k_max + 1)]
+    probs = _score(scorer, variants).reshape(len(examples), k_max, -1)
+    perturbed = probs[np.arange(len(examples)), :, predicted]  # [M, K]
+    per_k = (full[:, None] - perturbed).mean(0)
+    return AOPCResult([float(v) for v in per_k], float(per_k.sum() / (k_max + 1)), k_max)
+
+
+# ---------------------------------------------------------------------------------------------- post-hoc accuracy
+
+def posthoc_accuracy(scorer: Scorer, examples: Sequence[Example], k_values: Iterable[int] = range(1, 11)
+                     ) -> dict[int, float]:
+    """post-hoc-acc(k) = (1/M) * sum_m 1[y_m(k) = y_m]  (VMASK 5.1.2, after Chen et al. 2018).
+
+    ``y_m`` is the prediction on the full text, ``y_m(k)`` the prediction on only the top-k words
+    of the ranking, kept in their original order (all words when the text has fewer than k).
+
+    Returns:
+        {k: accuracy in [0, 1]} for each k in ``k_values``.
+    """
+    k_values = [int(k) for k in k_values]
+    if not k_values or min(k_values) < 1:
+        raise ValueError(f"k_values must be a non-empty list of integers >= 1, got {k_values}")
+    examples = _check_examples(examples)
+    predicted, _ = _full_predictions(scorer, examples)
+    variants = [keep_words(words, set(ranking[:k])) for words, ranking in examples for k in k_values]
+    kept_pred = _score(scorer, variants).argmax(1).reshape(len(examples), len(k_values))
+    return {k: float((kept_pred[:, j] == predicted).mean()) for j, k in enumerate(k_values)}
+
+
+# ---------------------------------------------------------------------------------------------- degradation
+
+@dataclass
+class DegradationResult:
+    """Degradation test (GMASK 5.1.3).
+
+    Attributes:
+        fractions: [F] degradation proportions rho in [0, 1] (fraction of words removed).
+        morf: [F] normalised output S when the most relevant words go first.
+        lerf: [F] normalised output S when the least relevant words go first.
+        score: integral over rho of (lerf - morf) (trapezoid rule; rho in [0, 1] = GMASK's rho% / 100).
+    """
+
+    fractions: np.ndarray
+    morf: np.ndarray
+    lerf: np.ndarray
+    score: float
+
+
+def degradation(scorer: Scorer, examples: Sequence[Example], fractions: Sequence[float] = np.linspace(0, 1, 11),
+                operation: str = "remove", unk_token: str = UNK) -> DegradationResult:
+    """S(x_rho) = (<p(y|x_rho)> - <p(y|x_o)>) / (<p(y|x)> - <p(y|x_o)>);  score = int_0^1 S_LeRF - S_MoRF d rho.
+
+    GMASK eq. 10-11: the probabilities are averaged over the examples first ("we compute the
+    averages of p(y|x_rho), p(y|x) and p(y|x_o) over all test examples") and S is computed from
+    the averages, not averaged per example. x_rho removes round(rho * n) words (halves rounded up)
+    from the top (MoRF) or bottom (LeRF) of the ranking; x_o removes every word. Eq. 11 integrates
+    over rho% in [0, 100] divided by 100, which equals the integral over rho in [0, 1] computed
+    here with the trapezoid rule on ``fractions``. Higher is better. When <p(y|x)> = <p(y|x_o)>,
+    S is undefined and is NaN.
+
+    Args:
+        scorer: word lists -> class probabilities [N, C].
+        examples: M ``(words, ranking)`` pairs.
+        fractions: [F] increasing proportions in [0, 1] (at least 2).
+        operation: ``"remove"`` or ``"unk"``.
+    """
+    fractions = np.asarray(fractions, dtype=np.float64)
+    if fractions.ndim != 1 or len(fractions) < 2 or np.any(np.diff(fractions) <= 0) \
+            or fractions[0] < 0 or fractions[-1] > 1:
+        raise ValueError(f"fractions must be at least 2 increasing values in [0, 1], got {fractions.tolist()}")
+    _check_operation(operation)
+    examples = _check_examples(examples)
+    predicted, full = _full_predictions(scorer, examples)
+    variants = []
+    for words, ranking in examples:
+        n = len(words)
+        variants.append(perturb(words, set(range(n)), operation, unk_token))
+        for rho in fractions:
+            m = _count(rho, n)
+            variants.append(perturb(words, set(ranking[:m]), operation, unk_token))
+            variants.append(perturb(words, set(ranking[n - m:]), operation, unk_token))
+    probs = _score(scorer, variants).reshape(len(examples), 1 + 2 * len(fractions), -1)
+    p_y = probs[np.arange(len(examples)), :, predicted].mean(0)  # averages over examples
+    empty, morf_p, lerf_p = p_y[0], p_y[1::2], p_y[2::2]
+    denominator = full.mean() - empty
+    with np.errstate(divide="ignore", invalid="ignore"):
+        morf = (morf_p - empty) / denominator if denominator != 0 else np.full(len(fractions), np.nan)
+        lerf = (lerf_p - empty) / denominator if denominator != 0 else np.full(len(fractions), np.nan)
+    return DegradationResult(fractions, morf, lerf, float(np.trapezoid(lerf - morf, fractions)))
+
+
+# ---------------------------------------------------------------------------------------------- AUC_rep
+
+@dataclass
+class AUCRepResult:
+    """AUC_rep (input marginalization 3.5).
+
+    Attributes:
+        curves: per example, (fractions [S+1] = replaced words / n, probabilities [S+1] = p(y|x_step)),
+            step 0 being the original text.
+        per_example: [M] normalised areas under each curve.
+        value: mean of ``per_example``; lower is better (the curve should drop fast).
+    """
+
+    curves: list[tuple[np.ndarray, np.ndarray]]
+    per_example: np.ndarray
+    value: float
+
+
+def auc_rep(scorer: Scorer, likelihood: "LikelihoodModel", examples: Sequence[Example], max_fraction: float = 0.2,
+            seed: int = 0) -> AUCRepResult:
+    """AUC_rep = mean over examples of (1 / r_max) * int_0^{r_max} p(y | x_r) dr.
+
+    Words are replaced in ranking order, one more per step, each by a word sampled (numpy
+    Generator seeded with ``seed``) from ``likelihood.distribution(current_words, [i])``
+    renormalised to sum 1 (the current text includes earlier replacements). S = round(max_fraction
+    * n) steps (halves rounded up, at least 1), so r_max = S / n is ``max_fraction`` up to
+    rounding. The area uses the trapezoid rule over r = (replaced words) / n and is divided by
+    r_max, i.e. it is the mean height of the curve, a probability in [0, 1]. This normalisation
+    is ours: the paper gives no formula, only "the AUC until 20% of the tokens are replaced".
+
+    Args:
+        scorer: word lists -> class probabilities [N, C].
+        likelihood: proposes replacements over ``likelihood.vocabulary``.
+        examples: M ``(words, ranking)`` pairs.
+        max_fraction: share of words replaced at the end, in (0, 1].
+        seed: seed of the sampling.
+    """
+    if not 0 < max_fraction <= 1:
+        raise ValueError(f"max_fraction must be in (0, 1], got {max_fraction}")
+    examples = _check_examples(examples)
+    rng = np.random.default_rng(seed)
+    curves, areas = [], []
+    for words, ranking in examples:
+        n = len(words)
+        steps = max(1, _count(max_fraction, n))
+        states = [list(words)]
+        for position in ranking[:steps]:
+            states.append(_replace_sampled(states[-1], position, likelihood, rng))
+        probs = _score(scorer, states)
+        y = int(probs[0].argmax())
+        fractions = np.arange(steps + 1) / n
+        curve = probs[:, y]
+        curves.append((fractions, curve))
+        areas.append(float(np.trapezoid(curve, fractions) / fractions[-1]))
+    per_example = np.asarray(areas)
+    return AUCRepResult(curves, per_example, float(per_example.mean()))
+
+
+def _replace_sampled(words: list[str], position: int, likelihood: "LikelihoodModel",
+                     rng: np.random.Generator) -> list[str]:
+    """``words`` with ``words[position]`` replaced by a word drawn from the likelihood model."""
+    row = np.asarray(likelihood.distribution(words, [position]), dtype=np.float64)[0]
+    total = row.sum()
+    if not np.isfinite(total) or total <= 0:
+        raise ValueError(f"the likelihood model gives no probability mass for position {position} of {words}")
+    choice = int(rng.choice(len(row), p=row / total))
+    return [likelihood.vocabulary[choice] if i == position else w for i, w in enumerate(words)]
