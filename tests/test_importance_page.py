@@ -1,0 +1,127 @@
+"""Dataset importance: class association, word clouds, the frequency scatter and the page under AppTest."""
+
+from __future__ import annotations
+
+import math
+
+import pytest
+from streamlit.testing.v1 import AppTest
+
+from core.metrics.association import class_association
+from core.viz.importance import frequency_importance_figure, word_cloud_image, word_cloud_png
+from tests.test_app import APP
+
+TIMEOUT = 180
+PAGE = "pages/dataset_importance.py"
+SHIPPED_MASK_MODELS = {"cnn-vmask-movie-snippets", "cnn-iba-movie-snippets", "cnn-l2x-movie-snippets",
+                       "lstm-vmask-movie-snippets", "cnn-vmask-trec6"}
+
+# pos: "good good bad", "good fun"; neg: "bad awful", "bad" -> N_pos = 5, N_neg = 3, V = 4.
+TEXTS = ["good good bad", "good fun", "bad awful", "bad"]
+LABELS = [1, 1, 0, 0]
+NAMES = ["neg", "pos"]
+
+
+def test_class_association_counts_and_log_odds_by_hand():
+    table = class_association(TEXTS, LABELS, NAMES)
+    assert list(table["word"]) == ["bad", "good", "awful", "fun"]
+    rows = table.set_index("word")
+    assert rows.loc["good", "count"] == 3 and rows.loc["good", "count: pos"] == 3 and rows.loc["good", "count: neg"] == 0
+    assert rows.loc["bad", "count"] == 3 and rows.loc["bad", "count: pos"] == 1 and rows.loc["bad", "count: neg"] == 2
+    assert rows.loc["good", "class"] == "pos"
+    assert rows.loc["good", "log_odds"] == pytest.approx(math.log(4 / 9) - math.log(1 / 7))
+    assert rows.loc["bad", "class"] == "neg"
+    assert rows.loc["bad", "log_odds"] == pytest.approx(math.log(3 / 7) - math.log(2 / 9))
+    assert rows.loc["awful", "class"] == "neg"
+    assert rows.loc["awful", "log_odds"] == pytest.approx(math.log(2 / 7) - math.log(1 / 9))
+
+
+def test_class_association_string_labels_min_count_and_errors():
+    by_name = class_association(TEXTS, ["pos", "pos", "neg", "neg"], NAMES, min_count=2)
+    assert list(by_name["word"]) == ["bad", "good"]
+    assert by_name.equals(class_association(TEXTS, LABELS, NAMES).head(2))
+    with pytest.raises(ValueError):
+        class_association(TEXTS, LABELS[:3], NAMES)
+    with pytest.raises(ValueError):
+        class_association(TEXTS, ["pos", "pos", "neg", "meh"], NAMES)
+
+
+def test_word_cloud_png_is_png_and_deterministic():
+    words, scores = ["good", "bad", "plot", "film", "zero"], [0.9, 0.8, 0.3, 0.1, 0.0]
+    png = word_cloud_png(words, scores, top_k=4, width=200, height=100, seed=3)
+    assert png.startswith(b"\x89PNG\r\n\x1a\n")
+    assert png == word_cloud_png(words, scores, top_k=4, width=200, height=100, seed=3)
+    assert word_cloud_image(words, scores, width=200, height=100).size == (200, 100)
+    with pytest.raises(ValueError):
+        word_cloud_png(["a"], [0.0])
+
+
+def test_frequency_importance_figure_marks_top_words_and_shows_r():
+    import pandas as pd
+
+    table = pd.DataFrame({"word": [f"w{i}" for i in range(30)], "frequency": list(range(1, 31)),
+                          "importance": [((i * 7) % 30) / 30 for i in range(30)]})
+    fig = frequency_importance_figure(table, top_k=10, title="toy", pearson_r=0.0123)
+    names = [trace.name for trace in fig.data]
+    assert names == ["all words", "top-10 important", "top-10 frequent"]
+    assert "r = 0.012" in fig.layout.title.text
+    assert fig.layout.xaxis.type == "log"
+    assert set(fig.data[2].text) == {f"w{i}" for i in range(20, 30)}
+    assert len(fig.data[1].text) == 10 and len(fig.data[0].x) == 30
+    auto = frequency_importance_figure(table, top_k=10)
+    assert "Pearson r = " in auto.layout.title.text and "nan" not in auto.layout.title.text
+
+
+@pytest.fixture
+def importance_page(masklens_home):
+    at = AppTest.from_file(APP, default_timeout=TIMEOUT).run()
+    return at.switch_page(PAGE).run()
+
+
+def test_page_with_default_models(importance_page):
+    at = importance_page
+    assert not at.exception, [e.value for e in at.exception]
+    assert not at.error, [e.value for e in at.error]
+    assert at.title[0].value == "Dataset-level word importance"
+    assert at.selectbox[0].value == "cnn-vmask-movie-snippets"
+    assert at.selectbox[1].value == "cnn-iba-movie-snippets"
+    assert len(at.get("image")) == 2
+    assert len(at.get("plotly_chart")) == 1
+    assert len(at.dataframe) == 1
+    table = at.dataframe[0].value
+    assert list(table.columns) == ["word", "frequency", "importance", "class", "log_odds"]
+    assert set(table["class"].dropna()) <= {"negative", "positive"}
+    assert any("Pearson r" in m.value for m in at.markdown)
+    assert any("-0.08" in c.value for c in at.caption)
+    assert len(at.get("download_button")) == 3
+
+
+def test_only_mask_models_are_listed(importance_page):
+    at = importance_page
+    assert set(at.selectbox[0].options) == SHIPPED_MASK_MODELS
+    assert set(at.selectbox[1].options) == {"(none)"} | SHIPPED_MASK_MODELS - {"cnn-vmask-movie-snippets"}
+
+
+def test_filter_single_model_and_trec(importance_page):
+    at = importance_page
+    at.text_input(key="importance_filter").input("sloppy").run()
+    assert not at.exception and not at.error
+    assert all("sloppy" in w for w in at.dataframe[0].value["word"]) and len(at.dataframe[0].value) >= 1
+    at.selectbox[1].select("(none)").run()
+    assert len(at.get("image")) == 1
+    at.selectbox[0].select("cnn-vmask-trec6").run()
+    assert not at.exception, [e.value for e in at.exception]
+    assert not at.error, [e.value for e in at.error]
+    assert len(at.get("plotly_chart")) == 1
+
+
+def test_page_without_mask_models(masklens_home, monkeypatch):
+    import core.registry
+
+    monkeypatch.setattr(core.registry, "list_models", lambda include_user=True, problems=None: [])
+    at = AppTest.from_file(APP, default_timeout=TIMEOUT).run()
+    at.switch_page(PAGE).run()
+    assert not at.exception, [e.value for e in at.exception]
+    assert not at.error, [e.value for e in at.error]
+    assert any("No mask model" in i.value for i in at.info)
+    assert not at.get("image")
