@@ -1,0 +1,101 @@
+"""``python -m core.evaluate``: score explainers with faithfulness metrics on a model's test set.
+
+Example::
+
+    python -m core.evaluate --model cnn-vmask-movie-snippets --explainers vmask,zero,marginal,lime \\
+        --metrics aopc,posthoc,degradation,auc_rep --n 500 --format table
+
+Explanations and metric results are kept under ``$MASKLENS_HOME/evaluations`` (see
+:mod:`core.evaluation.store`): a second run is served from there, and an interrupted run
+resumes where it stopped.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import math
+import sys
+from typing import Sequence
+
+from core.cli_common import format_table, run_cli
+
+TABLE_K = (1, 5, 10)
+
+
+def _number(value, digits: int = 4) -> str | None:
+    if value is None:
+        return None
+    value = float(value)
+    return "nan" if math.isnan(value) else f"{value:.{digits}f}"
+
+
+def table(records: list[dict]) -> str:
+    """One row per explainer: n, AOPC, post-hoc accuracy at k = 1, 5, 10, degradation score, AUC_rep, seconds."""
+    columns = ["explainer", "n", "AOPC"] + [f"posthoc@{k}" for k in TABLE_K] + ["degradation", "AUC_rep", "seconds"]
+    rows = []
+    for record in records:
+        metrics = record["metrics"]
+        posthoc = metrics.get("posthoc", {})
+        row = {"explainer": record["explainer"], "n": record["n"],
+               "AOPC": _number(metrics.get("aopc", {}).get("value")),
+               "degradation": _number(metrics.get("degradation", {}).get("score")),
+               "AUC_rep": _number(metrics.get("auc_rep", {}).get("value")),
+               "seconds": f"{record['seconds']:.2f}"}
+        for k in TABLE_K:
+            row[f"posthoc@{k}"] = _number(posthoc.get(k))
+        if record.get("skipped"):
+            row["n"] = "skipped"
+        rows.append(row)
+    return format_table(rows, columns)
+
+
+def _jsonable(value):
+    """NaN/inf -> None so the output is strict JSON."""
+    if isinstance(value, float) and not math.isfinite(value):
+        return None
+    if isinstance(value, dict):
+        return {k: _jsonable(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_jsonable(v) for v in value]
+    return value
+
+
+def build_parser() -> argparse.ArgumentParser:
+    from core.evaluation.runner import EXPLAINER_NAMES, METRICS
+
+    parser = argparse.ArgumentParser(prog="python -m core.evaluate", description=__doc__.split("\n")[0])
+    parser.add_argument("--model", required=True, help="registry name or checkpoint directory")
+    parser.add_argument("--explainers", default=",".join(EXPLAINER_NAMES), help="comma-separated explainer names")
+    parser.add_argument("--metrics", default=",".join(METRICS), help=f"comma-separated: {', '.join(METRICS)}")
+    parser.add_argument("--n", type=int, default=500, help="test examples sampled (seeded)")
+    parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--device", default="auto", help="auto (CUDA when present), cpu or cuda")
+    parser.add_argument("--no-progress", action="store_true")
+    parser.add_argument("--format", choices=("json", "table"), default="table")
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Parse arguments, evaluate, print; returns the exit status."""
+    from core.evaluation.runner import check_arguments, evaluate
+
+    args = build_parser().parse_args(argv)
+    explainers, metrics = check_arguments(args.explainers.split(","), args.metrics.split(","), args.n)
+    records = evaluate(args.model, explainers=explainers, metrics=metrics, n=args.n, seed=args.seed,
+                       device=args.device, progress=not args.no_progress)
+    if args.format == "json":
+        print(json.dumps(_jsonable(records), indent=2))
+    else:
+        print(table(records))
+    for record in records:
+        if record.get("skipped"):
+            print(f"skipped {record['explainer']}: {record['skipped']}", file=sys.stderr)
+        elif record.get("errors"):
+            print(f"{record['explainer']}: {len(record['errors'])} example(s) could not be explained",
+                  file=sys.stderr)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(run_cli(main))
