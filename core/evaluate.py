@@ -32,13 +32,15 @@ def _number(value, digits: int = 4) -> str | None:
 
 def table(records: list[dict]) -> str:
     """One row per explainer: n, AOPC, post-hoc accuracy at k = 1, 5, 10, degradation score, AUC_rep, seconds."""
-    columns = ["explainer", "n", "AOPC"] + [f"posthoc@{k}" for k in TABLE_K] + ["degradation", "AUC_rep", "seconds"]
+    k_max = next((r["metrics"]["aopc"]["k_max"] for r in records if "k_max" in r["metrics"].get("aopc", {})), None)
+    aopc_column = f"AOPC@{k_max}" if k_max else "AOPC"
+    columns = ["explainer", "n", aopc_column] + [f"posthoc@{k}" for k in TABLE_K] + ["degradation", "AUC_rep", "seconds"]
     rows = []
     for record in records:
         metrics = record["metrics"]
         posthoc = metrics.get("posthoc", {})
         row = {"explainer": record["explainer"], "n": record["n"],
-               "AOPC": _number(metrics.get("aopc", {}).get("value")),
+               aopc_column: _number(metrics.get("aopc", {}).get("value")),
                "degradation": _number(metrics.get("degradation", {}).get("score")),
                "AUC_rep": _number(metrics.get("auc_rep", {}).get("value")),
                "seconds": f"{record['seconds']:.2f}"}
@@ -62,7 +64,7 @@ def _jsonable(value):
 
 
 def build_parser() -> argparse.ArgumentParser:
-    from core.evaluation.runner import EXPLAINER_NAMES, METRICS
+    from core.evaluation.runner import DELETIONS, EXPLAINER_NAMES, METRICS
 
     parser = argparse.ArgumentParser(prog="python -m core.evaluate", description=__doc__.split("\n")[0])
     parser.add_argument("--model", required=True, help="registry name or checkpoint directory")
@@ -70,6 +72,10 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--metrics", default=",".join(METRICS), help=f"comma-separated: {', '.join(METRICS)}")
     parser.add_argument("--n", type=int, default=500, help="test examples sampled (seeded)")
     parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--operation", choices=DELETIONS, default="remove",
+                        help="how AOPC and degradation delete a word: remove (the papers), zero (zero embedding), "
+                             "unk (unknown word) or mlm (a word sampled from the shipped masked LM)")
+    parser.add_argument("--aopc-k", type=int, default=10, help="K of AOPC (VMASK Table 4 uses 5)")
     parser.add_argument("--device", default="auto", help="auto (CUDA when present), cpu or cuda")
     parser.add_argument("--no-progress", action="store_true")
     parser.add_argument("--format", choices=("json", "table"), default="table")
@@ -83,7 +89,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     explainers, metrics = check_arguments(args.explainers.split(","), args.metrics.split(","), args.n)
     records = evaluate(args.model, explainers=explainers, metrics=metrics, n=args.n, seed=args.seed,
-                       device=args.device, progress=not args.no_progress)
+                       device=args.device, progress=not args.no_progress, operation=args.operation,
+                       aopc_k=args.aopc_k)
     if args.format == "json":
         print(json.dumps(_jsonable(records), indent=2))
     else:

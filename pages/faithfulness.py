@@ -1,6 +1,137 @@
-"""Faithfulness page (placeholder until its tools land)."""
+"""Faithfulness page: which explanation method is most faithful to a model, on n test sentences.
 
-from pages.common import coming_soon, guarded
+Runs :func:`core.evaluation.evaluate` (with its on-disk store, so a repeated evaluation is
+instant) and draws AOPC vs k, post-hoc accuracy vs k, the MoRF/LeRF degradation curves and the
+AUC_rep curves, one colour per explainer, with a summary table and exports.
+"""
+
+from __future__ import annotations
+
+import json
+
+import streamlit as st
+
+from pages.common import guarded, registry_listing
+
+DEFAULT_MODEL = "cnn-vmask-movie-snippets"
+DEFAULT_EXPLAINERS = ("vmask", "zero", "lime")
+METRIC_LABELS = {"aopc": "AOPC", "posthoc": "post-hoc accuracy", "degradation": "degradation (MoRF/LeRF)",
+                 "auc_rep": "AUC_rep (MLM replacement)"}
+DELETION_LABELS = {"remove": "remove the word (papers)", "zero": "zero embedding", "unk": "unknown word",
+                   "mlm": "MLM sample"}
+RESULTS_KEY = "faithfulness_results"
+
+
+def controls(models: list[str]) -> dict:
+    """The evaluation settings chosen in the page's widgets."""
+    from core.evaluation.runner import METRICS
+    from core.explain.registry import EXPLAINERS
+
+    columns = st.columns([2, 3, 2])
+    model = columns[0].selectbox("Model", models, index=models.index(DEFAULT_MODEL) if DEFAULT_MODEL in models else 0)
+    names = list(EXPLAINERS)
+    explainers = columns[1].multiselect("Explainers", names, default=[e for e in DEFAULT_EXPLAINERS if e in names],
+                                        help="vmask and global need a mask model; marginal takes ~0.2 s a "
+                                             "sentence on a laptop CPU, lime ~0.05 s, the others milliseconds.")
+    metrics = columns[2].multiselect("Metrics", list(METRICS), default=list(METRICS),
+                                     format_func=lambda m: METRIC_LABELS.get(m, m))
+    row = st.columns(4)
+    n = row[0].number_input("Test sentences (n)", min_value=1, max_value=5000, value=100, step=50)
+    seed = row[1].number_input("Seed", min_value=0, max_value=2**31 - 1, value=0, step=1)
+    operation = row[2].selectbox("Deletion (AOPC, degradation)", list(DELETION_LABELS),
+                                 format_func=DELETION_LABELS.get)
+    aopc_k = row[3].number_input("AOPC K", min_value=1, max_value=50, value=10, step=1,
+                                 help="The VMASK paper's Table 4 uses 5, GMASK 10.")
+    return {"model": model, "explainers": tuple(explainers), "metrics": tuple(metrics), "n": int(n),
+            "seed": int(seed), "operation": operation, "aopc_k": int(aopc_k)}
+
+
+def run_evaluation(settings: dict) -> list[dict]:
+    """Evaluate with a progress bar; the records are kept in the session for these settings."""
+    from core.evaluation import evaluate
+
+    bar = st.progress(0.0, text="Starting…")
+
+    def on_progress(done: int, total: int, stage: str) -> None:
+        bar.progress(done / total if total else 1.0, text=f"{stage}: {done}/{total} explanations")
+
+    records = evaluate(settings["model"], explainers=settings["explainers"], metrics=settings["metrics"],
+                       n=settings["n"], seed=settings["seed"], operation=settings["operation"],
+                       aopc_k=settings["aopc_k"], progress=False, on_progress=on_progress)
+    bar.empty()
+    st.session_state[RESULTS_KEY] = {"settings": settings, "records": records}
+    return records
+
+
+def show_results(settings: dict, records: list[dict]) -> None:
+    """Summary table, the four figures in a grid and the exports."""
+    from core.viz.faithfulness import (aopc_figure, auc_rep_figure, curve_points, degradation_figure,
+                                       posthoc_figure, summary_table)
+
+    for record in records:
+        if record.get("skipped"):
+            st.caption(f"Skipped **{record['explainer']}**: {record['skipped']}")
+        elif record.get("errors"):
+            st.caption(f"**{record['explainer']}** could not explain {len(record['errors'])} sentence(s) "
+                       f"(e.g. no word the model knows); they are left out of its numbers.")
+    table = summary_table(records)
+    st.subheader("Summary")
+    st.dataframe(table, hide_index=True, column_config={
+        c: st.column_config.NumberColumn(format="%.4f") for c in table.columns if c not in ("explainer", "n", "skipped")})
+    st.caption("AOPC, post-hoc accuracy and degradation: higher is better. AUC_rep: lower is better. "
+               "Deletion: " + DELETION_LABELS[settings["operation"]] + ".")
+    metrics = set(settings["metrics"])
+    builders = [(m, f) for m, f in (("aopc", aopc_figure), ("posthoc", posthoc_figure),
+                                    ("degradation", degradation_figure), ("auc_rep", auc_rep_figure)) if m in metrics]
+    figures = {}
+    for start in range(0, len(builders), 2):
+        for column, (metric, build) in zip(st.columns(2), builders[start:start + 2]):
+            figures[metric] = build(records)
+            column.plotly_chart(figures[metric], key=f"faithfulness-{metric}")
+    st.caption("Each chart's camera button downloads it as PNG; the buttons below give HTML and the numbers.")
+    stem = f"{settings['model']}-n{settings['n']}-seed{settings['seed']}"
+    downloads = st.columns(2 + len(figures))
+    downloads[0].download_button("Summary (CSV)", table.to_csv(index=False), f"{stem}-summary.csv", "text/csv")
+    downloads[1].download_button("Curves (CSV)", curve_points(records).to_csv(index=False), f"{stem}-curves.csv",
+                                 "text/csv")
+    for column, (metric, figure) in zip(downloads[2:], figures.items()):
+        column.download_button(f"{METRIC_LABELS[metric].split(' ')[0]} (HTML)",
+                               figure.to_html(include_plotlyjs="cdn", full_html=True), f"{stem}-{metric}.html",
+                               "text/html", key=f"html-{metric}")
+    with st.expander("Raw records (JSON)"):
+        st.code(json.dumps(records, indent=1, default=str)[:20000], language="json")
+
+
+def main() -> None:
+    """Lay out the page."""
+    st.title("Faithfulness")
+    st.markdown("Delete the words an explanation ranks highest and watch the prediction: AOPC (GMASK eq. 9), "
+                "post-hoc accuracy (VMASK 5.1.2), the degradation test (GMASK eq. 10-11) and AUC_rep "
+                "(input marginalization 3.5) on a seeded sample of test sentences. Explanations and results are "
+                "stored under `$MASKLENS_HOME/evaluations`, so running the same settings again is instant; "
+                "`python -m core.evaluate` gives the same numbers.")
+    records, problems = registry_listing()
+    for problem in problems:
+        st.caption(problem)
+    models = [r["name"] for r in records if not r.get("pair")]
+    if not models:
+        st.info("No single-text model is available. Train one on the Train page.")
+        return
+    settings = controls(models)
+    if not settings["explainers"] or not settings["metrics"]:
+        st.info("Choose at least one explainer and one metric.")
+        return
+    previous = st.session_state.get(RESULTS_KEY)
+    if st.button("Evaluate", type="primary"):
+        with guarded("The evaluation failed"):
+            previous = {"settings": settings, "records": run_evaluation(settings)}
+    if not previous:
+        st.info("Press **Evaluate**. Settings evaluated before are served from the store at once.")
+        return
+    if previous["settings"] != settings:
+        st.caption("Showing the last evaluation; the settings above have changed since. Press **Evaluate** to update.")
+    show_results(previous["settings"], previous["records"])
+
 
 with guarded("The Faithfulness page failed"):
-    coming_soon("Faithfulness", "Measure how faithful each explanation is by deleting the words it ranks highest and tracking how the prediction changes (AOPC and related curves).")
+    main()

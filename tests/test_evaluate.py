@@ -40,7 +40,9 @@ def _zero_file(home):
 
 
 def test_records_shape_and_finite_values(masklens_home):
-    records = evaluate(MODEL, **ARGS)
+    calls = []
+    records = evaluate(MODEL, **ARGS, on_progress=lambda done, total, stage: calls.append((done, total, stage)))
+    assert calls[-1] == (16, 16, "zero: degradation") and [c[0] for c in calls] == sorted(c[0] for c in calls)
     assert [r["explainer"] for r in records] == ["vmask", "zero"]
     for r in records:
         assert r["n"] == 8 and r["skipped"] is None and r["explained"] == 8 and r["seconds"] >= 0
@@ -109,6 +111,43 @@ def test_explainer_that_does_not_apply_is_skipped(masklens_home):
     assert records[1]["n"] == 2 and "aopc" in records[1]["metrics"]
 
 
+def test_deletion_operation_is_part_of_the_key_and_mlm_is_seeded(masklens_home):
+    base = dict(ARGS, explainers=("zero",), metrics=("aopc", "degradation"), n=4)
+    removed = evaluate(MODEL, **base)[0]
+    zeroed = evaluate(MODEL, **base, operation="zero", aopc_k=5)[0]
+    assert zeroed["explained"] == 0  # the explanations are shared; only the metrics differ
+    assert zeroed["metrics"]["aopc"]["k_max"] == 5 and len(zeroed["metrics"]["aopc"]["per_k"]) == 5
+    assert zeroed["metrics"]["aopc"]["per_k"] != removed["metrics"]["aopc"]["per_k"][:5]
+    mlm = [evaluate(MODEL, **base, operation="mlm", seed=seed)[0]["metrics"]["aopc"]["per_k"] for seed in (0, 0, 1)]
+    assert mlm[0] == mlm[1] and mlm[0] != mlm[2]
+    with pytest.raises(ValueError, match="deletion operation"):
+        evaluate(MODEL, **base, operation="blank")
+
+
+def test_auc_rep_record_has_the_mean_curve(masklens_home):
+    record = evaluate(MODEL, **dict(ARGS, explainers=("zero",), metrics=("auc_rep",), n=3))[0]
+    result = record["metrics"]["auc_rep"]
+    assert result["fractions"] == pytest.approx([0.02 * i for i in range(11)])
+    assert len(result["mean_curve"]) == 11 and 0 <= min(result["mean_curve"]) <= max(result["mean_curve"]) <= 1
+    assert result["mean_curve"][0] >= 0.5 and 0 <= result["value"] <= 1  # p(y|x) of the predicted class first
+
+
+def test_global_importance_explainer_ranks_by_the_stored_table(masklens_home):
+    """For the CNN, VMASK's mask reads one word embedding, so the per-example and global rankings agree."""
+    from core.explain.registry import get_explainer, skip_reason
+    from core.models import load_model
+
+    model = load_model(MODEL, device="cpu")
+    table = dict(zip(model.config["global_importance"]["words"], model.config["global_importance"]["scores"]))
+    text = "a gorgeous , witty , seductive movie zzzunseen"
+    explanation = get_explainer("global", model).explain(text)
+    assert explanation.scores == [table.get(w, 0.0) for w in explanation.words]
+    assert explanation.details["unseen_words"] == ["zzzunseen"] and explanation.signed is False
+    per_example = get_explainer("vmask", model).explain(text).scores
+    assert per_example[:-1] == pytest.approx(explanation.scores[:-1], abs=2e-3)  # fp16 weights, 6-digit table
+    assert "trained without one" in skip_reason("global", load_model("cnn-base-movie-snippets", device="cpu"))
+
+
 def test_cli_json(masklens_home, capsys):
     status = run_cli(cli_main, ["--model", MODEL, "--explainers", "vmask,zero", "--metrics", "aopc,posthoc",
                                 "--n", "4", "--device", "cpu", "--no-progress", "--format", "json"])
@@ -134,3 +173,9 @@ def test_cli_table(masklens_home, capsys):
 def test_cli_bad_input_exits_2(masklens_home, capsys, argv, message):
     assert run_cli(cli_main, argv) == 2
     assert message in capsys.readouterr().err
+
+
+def test_cli_unknown_operation_is_an_argparse_error(capsys):
+    with pytest.raises(SystemExit) as exit_info:
+        cli_main(["--model", MODEL, "--operation", "blank"])
+    assert exit_info.value.code == 2 and "invalid choice: 'blank'" in capsys.readouterr().err

@@ -9,8 +9,9 @@ import pytest
 
 from core.explain.base import Explanation
 from core.lm.base import LikelihoodModel
-from core.metrics import (agreement_matrix, aopc, auc_rep, degradation, delete_words, examples_from_explanations,
-                          frequency_importance, kendall_tau, model_scorer, perturb, posthoc_accuracy, top_k_overlap)
+from core.metrics import (ZeroedWord, agreement_matrix, aopc, auc_rep, degradation, delete_words, deletion_chain,
+                          examples_from_explanations, frequency_importance, kendall_tau, model_scorer, perturb,
+                          posthoc_accuracy, top_k_overlap)
 
 WEIGHTS = {"good": 2.0, "bad": -1.0, "movie": 0.5}  # every other word (the, <unk>, ...) weighs 0
 
@@ -20,9 +21,10 @@ def sig(z: float) -> float:
 
 
 def additive_scorer(weights: dict[str, float]):
-    """p(positive | words) = sigmoid(sum of word weights); classes [negative, positive]."""
+    """p(positive | words) = sigmoid(sum of word weights; a zeroed word weighs 0); classes [negative, positive]."""
     def score(word_lists):
-        p = np.array([sig(sum(weights.get(w, 0.0) for w in words)) for words in word_lists])
+        p = np.array([sig(sum(0.0 if isinstance(w, ZeroedWord) else weights.get(w, 0.0) for w in words))
+                      for words in word_lists])
         return np.stack([1 - p, p], 1) if len(p) else np.zeros((0, 2))
     return score
 
@@ -55,8 +57,25 @@ def test_delete_and_unk():
     assert delete_words(SENTENCE, {0, 2}) == ["bad"]
     assert perturb(SENTENCE, {1}, "unk") == ["good", "<unk>", "movie"]
     assert perturb(SENTENCE, {1}, "unk", unk_token="[UNK]") == ["good", "[UNK]", "movie"]
+    zeroed = perturb(SENTENCE, {0, 2}, "zero")
+    assert zeroed == SENTENCE and [type(w) for w in zeroed] == [ZeroedWord, str, ZeroedWord]
     with pytest.raises(ValueError, match="unknown operation"):
-        perturb(SENTENCE, {1}, "zero")
+        perturb(SENTENCE, {1}, "blank")
+    with pytest.raises(ValueError, match="deletion_chain"):
+        perturb(SENTENCE, {1}, "mlm")
+
+
+def test_deletion_chain_mlm_conditions_on_earlier_replacements():
+    lm = OneWordLM(["the", "bad"], target=0)
+    chain = deletion_chain(SENTENCE, [2, 0, 1], [0, 1, 2], "mlm", likelihood=lm, rng=np.random.default_rng(0))
+    assert chain == [SENTENCE, ["good", "bad", "the"], ["the", "bad", "the"]]
+    assert lm.calls == [(SENTENCE, [2]), (["good", "bad", "the"], [0])]  # the 2nd sample sees the 1st
+    assert deletion_chain(SENTENCE, [2, 0, 1], [5], "mlm", likelihood=lm, rng=np.random.default_rng(0)) == [
+        ["the"] * 3]
+    zeroed = deletion_chain(SENTENCE, [2, 0, 1], [1, 3], "zero")
+    assert [[isinstance(w, ZeroedWord) for w in words] for words in zeroed] == [[False, False, True], [True] * 3]
+    with pytest.raises(ValueError, match="likelihood"):
+        deletion_chain(SENTENCE, [2, 0, 1], [1], "mlm")
 
 
 # ---------------------------------------------------------------------------------------------- AOPC
@@ -76,6 +95,24 @@ def test_aopc_k_beyond_length_removes_everything_and_unk_operation():
     # with an additive model where unknown words weigh 0, "unk" equals "remove"
     unk = aopc(SCORER, [(SENTENCE, PERFECT)], k_max=3, operation="unk")
     assert unk.per_k == pytest.approx(aopc(SCORER, [(SENTENCE, PERFECT)], k_max=3).per_k, abs=1e-12)
+
+
+def test_aopc_and_degradation_zero_and_mlm_operations_by_hand():
+    # the additive stub reads a zeroed word and the LM's "the" as weight 0, so both equal "remove"
+    examples = [(SENTENCE, PERFECT), (["bad", "movie", "the"], [0, 2, 1])]
+    removed = aopc(SCORER, examples, k_max=3)
+    lm = OneWordLM(["the", "bad"], target=0)
+    for operation, extra in (("zero", {}), ("mlm", {"likelihood": lm, "seed": 3})):
+        assert aopc(SCORER, examples, k_max=3, operation=operation, **extra).per_k == pytest.approx(
+            removed.per_k, abs=1e-12)
+        assert degradation(SCORER, examples, operation=operation, **extra).score == pytest.approx(
+            degradation(SCORER, examples).score, abs=1e-12)
+    # an LM that always proposes "bad" (-1) is a different deletion: p(y|x - good) = sigmoid(-1.5 + 0.5 - 1)
+    bad_lm = OneWordLM(["the", "bad"], target=1)
+    result = aopc(SCORER, [(SENTENCE, PERFECT)], k_max=1, operation="mlm", likelihood=bad_lm)
+    assert result.per_k == pytest.approx([sig(1.5) - sig(-1 + 0.5 - 1)], abs=1e-9)
+    with pytest.raises(ValueError, match="likelihood"):
+        aopc(SCORER, examples, operation="mlm")
 
 
 def test_aopc_negative_prediction_uses_predicted_class():
@@ -180,6 +217,17 @@ def test_auc_rep_by_hand():
     assert result.value == pytest.approx(area / 0.2, abs=1e-6)
     # the second replacement is asked about the text that already holds the first one
     assert lm.calls == [(words, [0]), (["movie", "bad"] + ["the"] * 8, [2])]
+    assert result.mean_curve([0, 0.05, 0.2]) == pytest.approx([curve[0], (curve[0] + curve[1]) / 2, curve[2]])
+
+
+def test_auc_rep_mean_curve_averages_examples_and_holds_short_curves():
+    lm = OneWordLM(["the"])
+    # n = 10 -> r_max = 0.2; n = 3 -> 1 step, r_max = 1/3: at r = 0.2 the line from p0 to p1 is at 0.6 of the way
+    examples = [(["good"] + ["the"] * 9, list(range(10))), (SENTENCE, PERFECT)]
+    result = auc_rep(SCORER, lm, examples, max_fraction=0.2)
+    first = [sig(2.0), sig(0.0), sig(0.0)]
+    second_at = sig(1.5) + 0.6 * (sig(-0.5) - sig(1.5))
+    assert result.mean_curve([0.0, 0.2]) == pytest.approx([(first[0] + sig(1.5)) / 2, (first[2] + second_at) / 2])
 
 
 def test_auc_rep_seeded_sampling_and_short_texts():
@@ -300,6 +348,28 @@ def test_model_scorer_smoke(toy_model):
     assert model_scorer(toy_model)([]).shape == (0, 2)
     result = aopc(model_scorer(toy_model), [(lists[0], [3, 0, 1, 2]), (lists[3], [3, 0, 1, 2, 4])], k_max=2)
     assert len(result.per_k) == 2 and np.isfinite(result.value)
+
+
+@pytest.mark.parametrize("architecture", ["cnn", "minilm"])
+def test_model_scorer_zero_matches_zero_erasure_explainer(architecture, toy_model):
+    """A None word in the scorer is the zero explainer's erasure: p(y|x_-i) = p(y|x) - score_i (probability)."""
+    from core.explain.erasure import ZeroErasure
+    from core.models.factory import build_classifier, bundle
+    from tests.test_models import TINY_BERT
+
+    model = toy_model
+    if architecture == "minilm":
+        torch_model = build_classifier("minilm", TINY_BERT, {"kind": "none"}, num_classes=2).eval()
+        model = bundle(torch_model, {"architecture": "minilm", "model_config": TINY_BERT,
+                                     "label_names": ["neg", "pos"]})
+    text = "the plot was unbelievably boring"
+    explanation = ZeroErasure(model, measure="probability").explain(text)
+    words, target = explanation.words, explanation.target
+    p_full = explanation.probs[target]
+    variants = [[ZeroedWord(w) if j == i else w for j, w in enumerate(words)] for i in range(len(words))]
+    probs = model_scorer(model)(variants)[:, target]
+    assert probs == pytest.approx([p_full - s for s in explanation.scores], abs=1e-5)
+    assert model_scorer(model)([words])[0, target] == pytest.approx(p_full, abs=1e-5)
 
 
 def test_model_scorer_wordpiece_empty_text_and_unk_token():

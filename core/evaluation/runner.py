@@ -5,13 +5,14 @@
 run, or a run after a crash, explains only what is missing) and computes each metric on the
 explainers' rankings with :func:`core.metrics.model_scorer` (metric results are cached too).
 
-Metric settings (fixed; part of the cache key):
+Metric settings (part of the cache key; ``operation`` and ``aopc_k`` are arguments):
 
-- ``aopc``: K = 10, words removed (GMASK eq. 9);
-- ``posthoc``: k = 1..10, only the top-k words kept. The VMASK paper ranks words by the
-  model's *global* importance for this metric; here each explainer's *per-example* ranking
-  is used, so that every explainer is scored the same way;
-- ``degradation``: rho = 0, 0.1, ..., 1, words removed (GMASK eq. 10-11);
+- ``aopc``: K = ``aopc_k`` (10; VMASK Table 4 uses 5), words deleted by ``operation``
+  (``remove`` as the papers, ``zero``, ``unk`` or ``mlm``; GMASK eq. 9);
+- ``posthoc``: k = 1..10, only the top-k words kept, ranked by each explainer's per-example
+  scores. The VMASK paper ranks by the model's *global* importance: that is the ``global``
+  explainer (:mod:`core.explain.global_importance`);
+- ``degradation``: rho = 0, 0.1, ..., 1, words deleted by ``operation`` (GMASK eq. 10-11);
 - ``auc_rep``: the shipped MLM (``load_likelihood("mlm")``, loaded once) proposes the
   replacements, up to 20% of the words, sampled with ``seed``.
 
@@ -22,7 +23,7 @@ and left out of that explainer's metrics.
 from __future__ import annotations
 
 import time
-from typing import Any, Sequence
+from typing import Any, Callable, Sequence
 
 import numpy as np
 
@@ -34,8 +35,9 @@ METRIC_PARAMS: dict[str, dict[str, Any]] = {
     "aopc": {"k_max": 10, "operation": "remove"},
     "posthoc": {"k_values": list(range(1, 11))},
     "degradation": {"fractions": [round(x, 2) for x in np.linspace(0, 1, 11)], "operation": "remove"},
-    "auc_rep": {"max_fraction": 0.2, "likelihood": "mlm"},  # + the seed, added per run
+    "auc_rep": {"max_fraction": 0.2, "likelihood": "mlm", "curve_points": 11},  # + the seed, added per run
 }
+DELETIONS = ("remove", "zero", "unk", "mlm")
 FLUSH_EVERY = 25
 
 
@@ -70,6 +72,24 @@ def sample_ids(ids: Sequence[str], n: int, seed: int) -> list[str]:
     return [ids[int(i)] for i in picked]
 
 
+def metric_params(metric: str, seed: int, operation: str = "remove", aopc_k: int = 10) -> dict[str, Any]:
+    """The JSON-ready settings of one metric (part of its store key).
+
+    ``operation`` applies to ``aopc`` and ``degradation``; under ``mlm`` (and for ``auc_rep``) the
+    settings also hold the seed of the sampled replacements and the LM's name.
+    """
+    params = dict(METRIC_PARAMS[metric])
+    if metric in ("aopc", "degradation"):
+        params["operation"] = operation
+        if operation == "mlm":
+            params.update(likelihood="mlm", seed=int(seed))
+    if metric == "aopc":
+        params["k_max"] = int(aopc_k)
+    if metric == "auc_rep":
+        params["seed"] = int(seed)
+    return params
+
+
 def explainer_params(name: str, seed: int, overrides: dict[str, Any] | None = None) -> dict[str, Any]:
     """The JSON-ready parameters that identify an explainer's results (the store key).
 
@@ -89,22 +109,26 @@ def _ranking(explanation: dict) -> list[int]:
     return sorted(range(len(scores)), key=lambda i: (-scores[i], i))
 
 
-def _compute_metric(metric: str, scorer, examples, params: dict[str, Any], likelihood) -> dict[str, Any]:
+def _compute_metric(metric: str, scorer, examples, params: dict[str, Any], likelihood, unk_token: str
+                    ) -> dict[str, Any]:
     """The JSON-ready result of one metric (posthoc keys are strings here, as in JSON)."""
     from core.metrics import aopc, auc_rep, degradation, posthoc_accuracy
 
+    deletion = {"operation": params.get("operation", "remove"), "unk_token": unk_token, "likelihood": likelihood,
+                "seed": params.get("seed", 0)}
     if metric == "aopc":
-        result = aopc(scorer, examples, k_max=params["k_max"], operation=params["operation"])
-        return {"value": result.value, "per_k": result.per_k}
+        result = aopc(scorer, examples, k_max=params["k_max"], **deletion)
+        return {"value": result.value, "per_k": result.per_k, "k_max": result.k_max}
     if metric == "posthoc":
         return {str(k): v for k, v in posthoc_accuracy(scorer, examples, params["k_values"]).items()}
     if metric == "degradation":
-        result = degradation(scorer, examples, params["fractions"], operation=params["operation"])
+        result = degradation(scorer, examples, params["fractions"], **deletion)
         return {"score": result.score, "fractions": [float(x) for x in result.fractions],
                 "morf": [float(x) for x in result.morf], "lerf": [float(x) for x in result.lerf]}
     if metric == "auc_rep":
         result = auc_rep(scorer, likelihood, examples, max_fraction=params["max_fraction"], seed=params["seed"])
-        return {"value": result.value}
+        grid = np.linspace(0, params["max_fraction"], params["curve_points"])
+        return {"value": result.value, "fractions": grid.tolist(), "mean_curve": result.mean_curve(grid).tolist()}
     raise ValueError(f"unknown metric {metric!r}")
 
 
@@ -117,7 +141,8 @@ def _public(metric: str, result: dict[str, Any]) -> dict[str, Any]:
 def evaluate(model_name: str, explainers: Sequence[str] = EXPLAINER_NAMES, metrics: Sequence[str] = METRICS,
              n: int = 500, seed: int = 0, device: str = "auto", progress: bool = True,
              store: EvaluationStore | None = None, params: dict[str, dict[str, Any]] | None = None,
-             flush_every: int = FLUSH_EVERY, likelihood: Any | None = None) -> list[dict[str, Any]]:
+             flush_every: int = FLUSH_EVERY, likelihood: Any | None = None, operation: str = "remove",
+             aopc_k: int = 10, on_progress: Callable[[int, int, str], None] | None = None) -> list[dict[str, Any]]:
     """Explain ``n`` seeded test examples with each explainer and score the explanations.
 
     Args:
@@ -131,15 +156,23 @@ def evaluate(model_name: str, explainers: Sequence[str] = EXPLAINER_NAMES, metri
         store: where explanations and metric results are kept; default ``$MASKLENS_HOME/evaluations``.
         params: optional extra constructor parameters per explainer (``{"lime": {"n_samples": 200}}``).
         flush_every: explanations computed between two atomic writes of the store file.
-        likelihood: an already loaded shipped MLM (``load_likelihood("mlm")``) for ``marginal`` and
-            ``auc_rep``; default: loaded once, when first needed. Not part of the store key, so pass
-            only the shipped MLM.
+        likelihood: an already loaded shipped MLM (``load_likelihood("mlm")``) for ``marginal``,
+            ``auc_rep`` and the ``mlm`` deletion; default: loaded once, when first needed. Not part of
+            the store key, so pass only the shipped MLM.
+        operation: how ``aopc`` and ``degradation`` delete a word: ``remove`` (the papers),
+            ``zero`` (zero embedding), ``unk`` (the tokenizer's unknown word) or ``mlm`` (a word
+            sampled from the shipped MLM, seeded with ``seed``).
+        aopc_k: K of AOPC (>= 1).
+        on_progress: called as ``(done, total, stage)`` after each explained example (``done`` of
+            ``total`` = explainers x examples, stored ones counted at once) and before each metric
+            (``stage`` = ``"explainer: metric"``); for a page's progress bar.
 
     Returns:
         One record per explainer: ``{"explainer", "params", "n", "metrics", "seconds", "model",
         "skipped", "errors", "explained", "timing"}``; ``metrics`` maps ``aopc`` to
         ``{"value", "per_k"}``, ``posthoc`` to ``{k: accuracy}``, ``degradation`` to
-        ``{"score", "fractions", "morf", "lerf"}`` and ``auc_rep`` to ``{"value"}``. ``n`` counts
+        ``{"score", "fractions", "morf", "lerf"}`` and ``auc_rep`` to ``{"value", "fractions", "mean_curve"}``
+        (the mean curve over examples at 11 replaced fractions, see ``AUCRepResult.mean_curve``). ``n`` counts
         the examples scored; ``errors`` maps unexplainable example ids to the reason; ``explained``
         counts explanations computed by this call (0 when all came from the store); ``timing``
         gives seconds spent explaining and per metric in this call; ``skipped`` is the reason the
@@ -153,10 +186,14 @@ def evaluate(model_name: str, explainers: Sequence[str] = EXPLAINER_NAMES, metri
     from core.data.datasets import load_dataset
     from core.explain.base import ExplainError
     from core.explain.registry import get_explainer, skip_reason
-    from core.metrics import model_scorer
+    from core.metrics import model_scorer, unk_token_for
     from core.models import load_model
 
     explainers, metrics = check_arguments(explainers, metrics, n)
+    if operation not in DELETIONS:
+        raise ValueError(f"unknown deletion operation {operation!r}; choose one of {', '.join(DELETIONS)}")
+    if not isinstance(aopc_k, (int, np.integer)) or aopc_k < 1:
+        raise ValueError(f"aopc_k must be a positive integer, got {aopc_k!r}")
     params = params or {}
     store = store if store is not None else EvaluationStore()
     model = load_model(model_name, device=device)
@@ -177,7 +214,16 @@ def evaluate(model_name: str, explainers: Sequence[str] = EXPLAINER_NAMES, metri
     reasons = {name: skip_reason(name, model) for name in explainers}
     applicable = [name for name in explainers if not reasons[name]]
     records = []
-    bar = tqdm(total=len(applicable) * len(ids), disable=not progress, desc="evaluate", unit="example")
+    total = len(applicable) * len(ids)
+    bar = tqdm(total=total, disable=not progress, desc="evaluate", unit="example")
+    done = [0]  # tqdm does not count when disabled
+
+    def advance(count: int, stage: str) -> None:
+        bar.update(count)
+        done[0] += count
+        if on_progress is not None:
+            on_progress(done[0], total, stage)
+
     try:
         for name in explainers:
             key_params = explainer_params(name, seed, params.get(name))
@@ -190,7 +236,7 @@ def evaluate(model_name: str, explainers: Sequence[str] = EXPLAINER_NAMES, metri
             started = time.perf_counter()
             file = store.explanations(fingerprint, name, key_params, model_name=model.name)
             missing = [i for i in ids if not file.has(i)]
-            bar.update(len(ids) - len(missing))
+            advance(len(ids) - len(missing), name)
             if missing:
                 ctor = {k: v for k, v in key_params.items() if k != "likelihood"}
                 if name == "marginal":
@@ -204,7 +250,7 @@ def evaluate(model_name: str, explainers: Sequence[str] = EXPLAINER_NAMES, metri
                         except ExplainError as error:
                             file.add_error(example_id, str(error))
                         record["explained"] += 1
-                        bar.update(1)
+                        advance(1, name)
                         if file.dirty >= flush_every:
                             file.flush()
                 finally:
@@ -215,17 +261,17 @@ def evaluate(model_name: str, explainers: Sequence[str] = EXPLAINER_NAMES, metri
             record["n"] = len(used)
             examples = [(list(file.get(i)["words"]), _ranking(file.get(i))) for i in used]
             for metric in metrics:
+                advance(0, f"{name}: {metric}")
                 metric_started = time.perf_counter()
-                metric_params = dict(METRIC_PARAMS[metric])
-                if metric == "auc_rep":
-                    metric_params["seed"] = int(seed)
+                settings = metric_params(metric, seed, operation, aopc_k)
                 if not examples:
                     continue
-                key = store.metric_key(fingerprint, name, key_params, metric, metric_params, used)
+                key = store.metric_key(fingerprint, name, key_params, metric, settings, used)
                 result = store.get_metric(key)
                 if result is None:
-                    result = _compute_metric(metric, scorer, examples, metric_params,
-                                             get_likelihood() if metric == "auc_rep" else None)
+                    needs_lm = metric == "auc_rep" or settings.get("operation") == "mlm"
+                    result = _compute_metric(metric, scorer, examples, settings,
+                                             get_likelihood() if needs_lm else None, unk_token_for(model))
                     store.put_metric(key, result)
                 record["metrics"][metric] = _public(metric, result)
                 record["timing"][metric] = time.perf_counter() - metric_started

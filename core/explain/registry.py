@@ -17,6 +17,7 @@ from typing import Any, Iterator, Sequence
 from core.checkpoints import CheckpointError
 from core.explain.base import Explainer, ExplainError, Explanation
 from core.explain.erasure import UnkErasure, ZeroErasure
+from core.explain.global_importance import GlobalImportanceExplainer
 from core.explain.marginal import InputMarginalization
 from core.explain.mask import VMaskExplainer
 from core.explain.perturbation import LimeExplainer, ShapleyExplainer
@@ -30,6 +31,7 @@ EXPLAINERS: dict[str, type[Explainer]] = {
     "lime": LimeExplainer,
     "shapley": ShapleyExplainer,
     "vmask": VMaskExplainer,
+    "global": GlobalImportanceExplainer,
 }
 DEFAULT_METHODS = ("vmask", "zero", "marginal")
 
@@ -92,6 +94,8 @@ def skip_reason(name: str, model: LoadedModel) -> str | None:
     if explainer_class(name).requires_mask and kind == "none":
         return (f"{name} reads the model's own mask, but {model.name or 'this model'} was trained without one "
                 f"(method {model.config.get('method', 'base')!r})")
+    if name == "global" and not model.config.get("global_importance"):
+        return f"{model.name or 'this model'} stores no global word importance"
     return None
 
 

@@ -9,10 +9,18 @@ example is always the class predicted on its full text by the scorer.
 Perturbations are word-list transforms:
 
 - ``"remove"`` (the papers' default): the words are deleted, the rest keep their order;
+- ``"zero"``: each word stays in place but its embedding is set to zero (Li et al. 2016,
+  the ``zero`` explainer's erasure). The word list carries a :class:`ZeroedWord` (a ``str``
+  that remembers the word, so a wordpiece text keeps its pieces and positions) at those
+  positions; :func:`model_scorer` zeroes their embeddings, every piece of the word;
 - ``"unk"``: each word is replaced by an unknown-word token (``"<unk>"`` by default,
   the word tokenizers' unknown word). For wordpiece models the literal ``"<unk>"``
   is split into ordinary pieces; pass ``unk_token=unk_token_for(model)`` (``"[UNK]"``)
-  to get the tokenizer's unknown piece instead.
+  to get the tokenizer's unknown piece instead;
+- ``"mlm"``: each word is replaced by a word sampled from a masked LM (``likelihood``), one
+  at a time in deletion order, each conditioned on the current text (earlier replacements
+  included), as AUC_rep does (input marginalization 3.5). Seeded. Deleting more words extends
+  the same chain, so the k-word and (k+1)-word texts share their first k samples.
 
 Metrics: :func:`aopc` (GMASK eq. 9), :func:`posthoc_accuracy` (VMASK 5.1.2),
 :func:`degradation` (GMASK eq. 10-11) and :func:`auc_rep` (input marginalization 3.5).
@@ -31,13 +39,25 @@ if TYPE_CHECKING:  # the arithmetic needs neither torch nor a model
     from core.models.factory import LoadedModel
 
 Scorer = Callable[[list[list[str]]], np.ndarray]
-"""Class probabilities [N, C] (rows sum to 1) for N word lists; an empty list is a valid (empty) text."""
+"""Class probabilities [N, C] (rows sum to 1) for N word lists; an empty list is a valid (empty) text.
+A :class:`ZeroedWord` item is a word whose embedding must be read as zero (operation ``"zero"``)."""
 
 Example = tuple[Sequence[str], Sequence[int]]
 """``(words, ranking)``: the words of a text and the word indices from most to least important."""
 
-OPERATIONS = ("remove", "unk")
+OPERATIONS = ("remove", "zero", "unk", "mlm")
 UNK = "<unk>"
+
+
+class ZeroedWord(str):
+    """A word kept in its place whose embedding the scorer sets to zero (operation ``"zero"``).
+
+    It is the original word (so a wordpiece tokenizer gives the same pieces and positions, as
+    the ``zero`` explainer's erasure); a scorer must read it as erased, not as the word.
+    """
+
+    def __repr__(self) -> str:
+        return f"ZeroedWord({str.__repr__(self)})"
 
 
 # ---------------------------------------------------------------------------------------------- model side
@@ -64,11 +84,28 @@ def model_scorer(model: "LoadedModel", batch_size: int = 512) -> Scorer:
         chunks = []
         with torch.no_grad():
             for start in range(0, len(word_lists), batch_size):
-                batch = model.tokenizer.encode_words(word_lists[start: start + batch_size]).to(model.device)
-                chunks.append(torch.softmax(model.model.classify(batch).logits.float(), -1).cpu().numpy())
+                chunk = word_lists[start: start + batch_size]
+                chunks.append(torch.softmax(_logits(model, chunk).float(), -1).cpu().numpy())
         return np.concatenate(chunks).astype(np.float64) if chunks else np.zeros((0, num_classes))
 
     return score
+
+
+def _logits(model: "LoadedModel", word_lists: list[list[str]]):
+    """Logits [N, C] of word lists; the pieces of each :class:`ZeroedWord` get zero embeddings."""
+    import torch
+
+    batch = model.tokenizer.encode_words([[str(w) for w in words] for words in word_lists]).to(model.device)
+    zeroed = [[i for i, w in enumerate(words) if isinstance(w, ZeroedWord)] for words in word_lists]
+    if not any(zeroed):
+        return model.model.classify(batch).logits
+    keep = torch.ones_like(batch.word_ids, dtype=torch.bool)
+    for row, indices in enumerate(zeroed):
+        if indices:
+            keep[row] = ~torch.isin(batch.word_ids[row], torch.tensor(indices, device=batch.word_ids.device))
+    embeddings = model.model.embed(batch.input_ids)
+    embeddings = embeddings * keep.unsqueeze(-1).to(embeddings.dtype)
+    return model.model.forward_embeddings(embeddings, batch.attention_mask, batch.token_mask).logits
 
 
 def unk_token_for(model: "LoadedModel") -> str:
@@ -99,13 +136,47 @@ def replace_words(words: Sequence[str], drop: set[int], token: str = UNK) -> lis
     return [token if i in drop else w for i, w in enumerate(words)]
 
 
-def perturb(words: Sequence[str], drop: set[int], operation: str = "remove", unk_token: str = UNK) -> list[str]:
-    """Apply ``operation`` (``"remove"`` or ``"unk"``) to the positions in ``drop``."""
+def perturb(words: Sequence[str], drop: set[int], operation: str = "remove", unk_token: str = UNK) -> list:
+    """Apply ``operation`` (``"remove"``, ``"zero"`` or ``"unk"``) to the positions in ``drop``.
+
+    ``"mlm"`` needs a masked LM and a random state: see :func:`deletion_chain`.
+    """
     if operation == "remove":
         return delete_words(words, drop)
+    if operation == "zero":
+        return [ZeroedWord(w) if i in drop else w for i, w in enumerate(words)]
     if operation == "unk":
         return replace_words(words, drop, unk_token)
+    if operation == "mlm":
+        raise ValueError("operation 'mlm' samples replacements: use deletion_chain with a likelihood model")
     raise ValueError(f"unknown operation {operation!r}; choose one of {', '.join(OPERATIONS)}")
+
+
+def deletion_chain(words: Sequence[str], order: Sequence[int], counts: Sequence[int], operation: str = "remove",
+                   unk_token: str = UNK, likelihood: "LikelihoodModel | None" = None,
+                   rng: np.random.Generator | None = None) -> list[list]:
+    """The text after deleting its first c positions of ``order``, for each c in ``counts``.
+
+    Args:
+        words: the text's n words.
+        order: word indices in deletion order (a ranking, or a reversed ranking for LeRF).
+        counts: [S] how many of ``order`` are deleted in each returned text (beyond n: all of them).
+        operation: one of :data:`OPERATIONS`.
+        unk_token: the replacement word for ``"unk"``.
+        likelihood, rng: the masked LM and random state of ``"mlm"`` (required for it).
+
+    Returns:
+        S word lists (:class:`ZeroedWord` items under ``"zero"``).
+    """
+    if operation != "mlm":
+        return [perturb(words, set(order[:count]), operation, unk_token) for count in counts]
+    if likelihood is None or rng is None:
+        raise ValueError("operation 'mlm' needs a likelihood model (e.g. load_likelihood('mlm')) and a seed")
+    states, current = {0: list(words)}, list(words)
+    for done, position in enumerate(order[:max(counts, default=0)], start=1):
+        current = _replace_sampled(current, position, likelihood, rng)
+        states[done] = current
+    return [list(states[min(count, len(order))]) for count in counts]  # more than n deletes every word
 
 
 # ---------------------------------------------------------------------------------------------- helpers
@@ -147,9 +218,11 @@ def _count(fraction: float, n: int) -> int:
     return min(n, int(math.floor(fraction * n + 0.5 + 1e-9)))
 
 
-def _check_operation(operation: str) -> None:
+def _check_operation(operation: str, likelihood: "LikelihoodModel | None" = None) -> None:
     if operation not in OPERATIONS:
         raise ValueError(f"unknown operation {operation!r}; choose one of {', '.join(OPERATIONS)}")
+    if operation == "mlm" and likelihood is None:
+        raise ValueError("operation 'mlm' needs a likelihood model (e.g. core.lm.mlm.load_likelihood('mlm'))")
 
 
 # ---------------------------------------------------------------------------------------------- AOPC
@@ -171,7 +244,7 @@ class AOPCResult:
 
 
 def aopc(scorer: Scorer, examples: Sequence[Example], k_max: int = 10, operation: str = "remove",
-         unk_token: str = UNK) -> AOPCResult:
+         unk_token: str = UNK, likelihood: "LikelihoodModel | None" = None, seed: int = 0) -> AOPCResult:
     """AOPC = 1/(K+1) * sum_{k=1..K} < p(y|x) - p(y|x \\ top-1..k) >_x  (GMASK eq. 9).
 
     The 1/(K+1) factor follows GMASK eq. 9 (and Samek et al., whose curve includes k = 0 with a
@@ -182,16 +255,19 @@ def aopc(scorer: Scorer, examples: Sequence[Example], k_max: int = 10, operation
         scorer: word lists -> class probabilities [N, C].
         examples: M ``(words, ranking)`` pairs.
         k_max: K, the most words removed (>= 1).
-        operation: ``"remove"`` or ``"unk"`` (see the module docstring).
+        operation: ``"remove"``, ``"zero"``, ``"unk"`` or ``"mlm"`` (see the module docstring).
         unk_token: the replacement word for ``"unk"``.
+        likelihood: the masked LM of ``"mlm"``.
+        seed: seed of ``"mlm"``'s sampling.
     """
     if k_max < 1:
         raise ValueError(f"k_max must be at least 1, got {k_max}")
-    _check_operation(operation)
+    _check_operation(operation, likelihood)
     examples = _check_examples(examples)
     predicted, full = _full_predictions(scorer, examples)
-    variants = [perturb(words, set(ranking[:k]), operation, unk_token)
-                for words, ranking in examples for k in range(1, k_max + 1)]
+    rng = np.random.default_rng(seed)
+    variants = [variant for words, ranking in examples
+                for variant in deletion_chain(words, ranking, range(1, k_max + 1), operation, unk_token, likelihood, rng)]
     probs = _score(scorer, variants).reshape(len(examples), k_max, -1)
     perturbed = probs[np.arange(len(examples)), :, predicted]  # [M, K]
     per_k = (full[:, None] - perturbed).mean(0)
@@ -240,7 +316,8 @@ class DegradationResult:
 
 
 def degradation(scorer: Scorer, examples: Sequence[Example], fractions: Sequence[float] = np.linspace(0, 1, 11),
-                operation: str = "remove", unk_token: str = UNK) -> DegradationResult:
+                operation: str = "remove", unk_token: str = UNK, likelihood: "LikelihoodModel | None" = None,
+                seed: int = 0) -> DegradationResult:
     """S(x_rho) = (<p(y|x_rho)> - <p(y|x_o)>) / (<p(y|x)> - <p(y|x_o)>);  score = int_0^1 S_LeRF - S_MoRF d rho.
 
     GMASK eq. 10-11: the probabilities are averaged over the examples first ("we compute the
@@ -255,23 +332,29 @@ def degradation(scorer: Scorer, examples: Sequence[Example], fractions: Sequence
         scorer: word lists -> class probabilities [N, C].
         examples: M ``(words, ranking)`` pairs.
         fractions: [F] increasing proportions in [0, 1] (at least 2).
-        operation: ``"remove"`` or ``"unk"``.
+        operation: ``"remove"``, ``"zero"``, ``"unk"`` or ``"mlm"``. Under ``"mlm"`` x_o is the end of
+            the MoRF chain (every word replaced) and LeRF is its own chain, least relevant first.
+        unk_token: the replacement word for ``"unk"``.
+        likelihood: the masked LM of ``"mlm"``.
+        seed: seed of ``"mlm"``'s sampling.
     """
     fractions = np.asarray(fractions, dtype=np.float64)
     if fractions.ndim != 1 or len(fractions) < 2 or np.any(np.diff(fractions) <= 0) \
             or fractions[0] < 0 or fractions[-1] > 1:
         raise ValueError(f"fractions must be at least 2 increasing values in [0, 1], got {fractions.tolist()}")
-    _check_operation(operation)
+    _check_operation(operation, likelihood)
     examples = _check_examples(examples)
     predicted, full = _full_predictions(scorer, examples)
+    rng = np.random.default_rng(seed)
     variants = []
     for words, ranking in examples:
         n = len(words)
-        variants.append(perturb(words, set(range(n)), operation, unk_token))
-        for rho in fractions:
-            m = _count(rho, n)
-            variants.append(perturb(words, set(ranking[:m]), operation, unk_token))
-            variants.append(perturb(words, set(ranking[n - m:]), operation, unk_token))
+        counts = [_count(rho, n) for rho in fractions]
+        *morf, empty = deletion_chain(words, ranking, counts + [n], operation, unk_token, likelihood, rng)
+        lerf = deletion_chain(words, ranking[::-1], counts, operation, unk_token, likelihood, rng)
+        variants.append(empty)
+        for most, least in zip(morf, lerf):
+            variants.extend([most, least])
     probs = _score(scorer, variants).reshape(len(examples), 1 + 2 * len(fractions), -1)
     p_y = probs[np.arange(len(examples)), :, predicted].mean(0)  # averages over examples
     empty, morf_p, lerf_p = p_y[0], p_y[1::2], p_y[2::2]
@@ -298,6 +381,16 @@ class AUCRepResult:
     curves: list[tuple[np.ndarray, np.ndarray]]
     per_example: np.ndarray
     value: float
+
+    def mean_curve(self, grid: Sequence[float]) -> np.ndarray:
+        """The mean over examples of p(y|x_r) at each replaced fraction r of ``grid`` [G].
+
+        Each example's curve is linearly interpolated at ``grid`` (``np.interp``); beyond the
+        example's last step (its r_max can fall short of ``max_fraction`` by rounding) it holds
+        its last value. For plotting; :attr:`value` is computed from the exact curves.
+        """
+        grid = np.asarray(grid, dtype=np.float64)
+        return np.mean([np.interp(grid, fractions, probs) for fractions, probs in self.curves], axis=0)
 
 
 def auc_rep(scorer: Scorer, likelihood: "LikelihoodModel", examples: Sequence[Example], max_fraction: float = 0.2,

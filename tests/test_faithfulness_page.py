@@ -1,0 +1,98 @@
+"""Faithfulness figures and tables from runner records (by hand), and the page under AppTest."""
+
+from __future__ import annotations
+
+import math
+
+import pytest
+from streamlit.testing.v1 import AppTest
+
+from core.viz.faithfulness import (aopc_curve, aopc_figure, auc_rep_figure, curve_points, degradation_figure,
+                                   explainer_colors, posthoc_figure, summary_table)
+from tests.test_app import APP
+
+TIMEOUT = 180
+PAGE = "pages/faithfulness.py"
+
+RECORDS = [
+    {"explainer": "zero", "n": 2, "seconds": 0.5, "skipped": None,
+     "metrics": {"aopc": {"value": 0.2, "per_k": [0.3, 0.3], "k_max": 2},
+                 "posthoc": {1: 0.5, 5: 1.0, 10: 1.0},
+                 "degradation": {"score": 0.4, "fractions": [0.0, 0.5, 1.0], "morf": [1.0, 0.2, 0.0],
+                                 "lerf": [1.0, 0.9, 0.0]},
+                 "auc_rep": {"value": 0.6, "fractions": [0.0, 0.2], "mean_curve": [0.8, 0.4]}}},
+    {"explainer": "vmask", "n": 0, "seconds": 0.0, "skipped": "no mask", "metrics": {}},
+    {"explainer": "lime", "n": 2, "seconds": 1.0, "skipped": None,
+     "metrics": {"aopc": {"value": 0.1, "per_k": [0.1, 0.2], "k_max": 2}}},
+]
+
+
+def test_aopc_curve_is_eq_9_for_every_k():
+    assert aopc_curve([0.3, 0.6, 0.3]) == pytest.approx([0.3 / 2, 0.9 / 3, 1.2 / 4])
+
+
+def test_figures_have_one_trace_per_explainer_and_shared_colours():
+    colors = explainer_colors(RECORDS)
+    aopc = aopc_figure(RECORDS)
+    assert [t.name for t in aopc.data] == ["zero", "lime"]
+    assert list(aopc.data[0].y) == pytest.approx([0.15, 0.2])
+    assert aopc.data[1].line.color == colors["lime"] != colors["zero"]
+    assert [t.name for t in posthoc_figure(RECORDS).data] == ["zero"]
+    degradation = degradation_figure(RECORDS)
+    assert [t.name for t in degradation.data] == ["zero MORF", "zero LERF"]
+    assert list(degradation.data[0].x) == [0.0, 50.0, 100.0] and degradation.data[1].line.dash == "dash"
+    assert len(auc_rep_figure(RECORDS).data) == 1
+
+
+def test_summary_table_and_curve_points():
+    table = summary_table(RECORDS).set_index("explainer")
+    assert table.loc["zero", "AOPC@2"] == 0.2 and table.loc["zero", "posthoc@5"] == 1.0
+    assert table.loc["zero", "degradation"] == 0.4 and table.loc["zero", "AUC_rep"] == 0.6
+    assert table.loc["vmask", "skipped"] == "no mask" and math.isnan(table.loc["vmask", "AOPC@2"])
+    assert math.isnan(table.loc["lime", "degradation"])
+    points = curve_points(RECORDS)
+    zero = points[points["explainer"] == "zero"]
+    assert len(zero) == 2 + 2 + 3 + 6 + 2  # AOPC(K), drops, post-hoc, MoRF+LeRF, AUC_rep curve
+    lerf = zero[zero["curve"] == "lerf"]
+    assert list(lerf["y"]) == [1.0, 0.9, 0.0]
+
+
+def _page(masklens_home) -> AppTest:
+    at = AppTest.from_file(APP, default_timeout=TIMEOUT).run()
+    return at.switch_page(PAGE).run()
+
+
+def _set(at: AppTest, model: str, explainers: list[str], metrics: list[str], n: int) -> None:
+    next(s for s in at.selectbox if s.label == "Model").set_value(model)
+    next(m for m in at.multiselect if m.label == "Explainers").set_value(explainers)
+    next(m for m in at.multiselect if m.label == "Metrics").set_value(metrics)
+    next(n_ for n_ in at.number_input if n_.label.startswith("Test sentences")).set_value(n)
+
+
+def test_page_evaluates_draws_and_serves_the_store(masklens_home):
+    at = _page(masklens_home)
+    assert not at.exception and any("Press **Evaluate**" in i.value for i in at.info)
+    _set(at, "cnn-vmask-movie-snippets", ["vmask", "zero"], ["aopc", "posthoc", "degradation"], 4)
+    at.button[0].click().run()
+    assert not at.exception and not at.error
+    results = at.session_state["faithfulness_results"]
+    assert [r["explainer"] for r in results["records"]] == ["vmask", "zero"]
+    assert all(r["explained"] == 4 and r["n"] == 4 for r in results["records"])
+    assert len(at.get("plotly_chart")) == 3 and len(at.dataframe) == 1
+    assert list((masklens_home / "evaluations").glob("*/explanations/zero-*.json"))
+    # a fresh session with the same settings is served from the store: nothing explained again
+    again = _page(masklens_home)
+    _set(again, "cnn-vmask-movie-snippets", ["vmask", "zero"], ["aopc", "posthoc", "degradation"], 4)
+    again.button[0].click().run()
+    assert [r["explained"] for r in again.session_state["faithfulness_results"]["records"]] == [0, 0]
+
+
+def test_page_reports_skipped_explainers_and_empty_choices(masklens_home):
+    at = _page(masklens_home)
+    _set(at, "cnn-base-movie-snippets", ["vmask", "zero"], ["aopc"], 2)
+    at.button[0].click().run()
+    assert not at.exception and not at.error
+    assert any("Skipped **vmask**" in c.value for c in at.caption)
+    next(m for m in at.multiselect if m.label == "Explainers").set_value([])
+    at.run()
+    assert any("at least one explainer" in i.value for i in at.info)
