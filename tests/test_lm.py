@@ -92,6 +92,17 @@ def test_batched_equals_per_position_and_chunking(tiny_dir: Path, tiny: MaskedLM
     np.testing.assert_allclose(small_batches.distribution(words, positions), batched, rtol=1e-4, atol=1e-7)
 
 
+def test_distribution_many_equals_one_text_at_a_time(tiny: MaskedLMLikelihood) -> None:
+    first, second = split_words(SENTENCE), split_words("a dull , lifeless film")
+    requests = [(first, 1), (second, 0), (first, 3), (second, 4)]
+    many = tiny.distribution_many(requests)
+    single = np.stack([tiny.distribution(words, [position])[0] for words, position in requests])
+    np.testing.assert_allclose(many, single, rtol=1e-4, atol=1e-7)
+    assert tiny.distribution_many([]).shape == (0, len(tiny.vocabulary))
+    with pytest.raises(IndexError):
+        tiny.distribution_many([(second, 9)])
+
+
 def test_long_text_keeps_a_window_around_the_mask(tiny: MaskedLMLikelihood) -> None:
     short = MaskedLMLikelihood(tiny.model, tiny.tokenizer, device="cpu", max_length=12)
     words = [f"w{i}" for i in range(40)]  # "w12" -> 2+ pieces each

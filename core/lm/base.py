@@ -37,3 +37,13 @@ class LikelihoodModel:
             vocabulary is dropped, not redistributed).
         """
         raise NotImplementedError
+
+    def distribution_many(self, requests: Sequence[tuple[Sequence[str], int]]) -> np.ndarray:
+        """:meth:`distribution` for many (text, position) pairs at once.
+
+        Row r is ``distribution(words_r, [position_r])[0]``; returns [R, len(vocabulary)]. This
+        default calls :meth:`distribution` once per request; models that can batch override it.
+        """
+        if not requests:
+            return np.zeros((0, len(self.vocabulary)))
+        return np.concatenate([self.distribution(words, [position]) for words, position in requests])

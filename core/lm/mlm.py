@@ -260,15 +260,24 @@ class MaskedLMLikelihood(LikelihoodModel):
         Returns:
             float32 array [len(positions), len(vocabulary)]; rows sum to at most 1.
         """
-        words = [str(w) for w in words]
-        positions = [int(p) for p in positions]
-        for p in positions:
-            if not 0 <= p < len(words):
-                raise IndexError(f"position {p} is outside the text's {len(words)} words")
-        out = np.zeros((len(positions), len(self.vocabulary)), dtype=np.float32)
-        if not positions:
-            return out
-        sequences, mask_at = self._sequences(words, positions)
+        return self.distribution_many([(words, position) for position in positions])
+
+    @torch.inference_mode()
+    def distribution_many(self, requests: Sequence[tuple[Sequence[str], int]]) -> np.ndarray:
+        """p(word | text without its word at position) for many (text, position) pairs, batched.
+
+        Returns:
+            float32 array [len(requests), len(vocabulary)]; rows sum to at most 1.
+        """
+        sequences, mask_at = [], []
+        for words, position in requests:
+            words, position = [str(w) for w in words], int(position)
+            if not 0 <= position < len(words):
+                raise IndexError(f"position {position} is outside the text's {len(words)} words")
+            one, at = self._sequences(words, [position])
+            sequences += one
+            mask_at += at
+        out = np.zeros((len(sequences), len(self.vocabulary)), dtype=np.float32)
         for start in range(0, len(sequences), self.batch_size):
             chunk = sequences[start:start + self.batch_size]
             length = max(len(s) for s in chunk)

@@ -168,15 +168,34 @@ def deletion_chain(words: Sequence[str], order: Sequence[int], counts: Sequence[
     Returns:
         S word lists (:class:`ZeroedWord` items under ``"zero"``).
     """
+    return deletion_chains([(words, order, counts)], operation, unk_token, likelihood, rng)[0]
+
+
+def deletion_chains(chains: Sequence[tuple[Sequence[str], Sequence[int], Sequence[int]]], operation: str = "remove",
+                    unk_token: str = UNK, likelihood: "LikelihoodModel | None" = None,
+                    rng: np.random.Generator | None = None) -> list[list[list]]:
+    """:func:`deletion_chain` for many ``(words, order, counts)`` at once.
+
+    Under ``"mlm"`` the chains advance in lockstep: step t of every chain that is still
+    growing is one :meth:`~core.lm.base.LikelihoodModel.distribution_many` call (one batch
+    through the LM), and the samples are drawn in chain order, so the result depends only on
+    the chains and the random state.
+    """
     if operation != "mlm":
-        return [perturb(words, set(order[:count]), operation, unk_token) for count in counts]
+        return [[perturb(words, set(order[:count]), operation, unk_token) for count in counts]
+                for words, order, counts in chains]
     if likelihood is None or rng is None:
         raise ValueError("operation 'mlm' needs a likelihood model (e.g. load_likelihood('mlm')) and a seed")
-    states, current = {0: list(words)}, list(words)
-    for done, position in enumerate(order[:max(counts, default=0)], start=1):
-        current = _replace_sampled(current, position, likelihood, rng)
-        states[done] = current
-    return [list(states[min(count, len(order))]) for count in counts]  # more than n deletes every word
+    lengths = [min(max(counts, default=0), len(order)) for _, order, counts in chains]
+    states = [{0: list(words)} for words, _, _ in chains]
+    for step in range(max(lengths, default=0)):
+        active = [c for c in range(len(chains)) if lengths[c] > step]
+        requests = [(states[c][step], chains[c][1][step]) for c in active]
+        rows = np.asarray(likelihood.distribution_many(requests), dtype=np.float64)
+        for row, c in zip(rows, active):
+            states[c][step + 1] = _sampled_text(states[c][step], chains[c][1][step], row, likelihood, rng)
+    return [[list(states[c][min(count, len(order))]) for count in counts]
+            for c, (_, order, counts) in enumerate(chains)]
 
 
 # ---------------------------------------------------------------------------------------------- helpers
@@ -265,9 +284,9 @@ def aopc(scorer: Scorer, examples: Sequence[Example], k_max: int = 10, operation
     _check_operation(operation, likelihood)
     examples = _check_examples(examples)
     predicted, full = _full_predictions(scorer, examples)
-    rng = np.random.default_rng(seed)
-    variants = [variant for words, ranking in examples
-                for variant in deletion_chain(words, ranking, range(1, k_max + 1), operation, unk_token, likelihood, rng)]
+    chains = deletion_chains([(words, ranking, range(1, k_max + 1)) for words, ranking in examples], operation,
+                             unk_token, likelihood, np.random.default_rng(seed))
+    variants = [variant for chain in chains for variant in chain]
     probs = _score(scorer, variants).reshape(len(examples), k_max, -1)
     perturbed = probs[np.arange(len(examples)), :, predicted]  # [M, K]
     per_k = (full[:, None] - perturbed).mean(0)
@@ -345,13 +364,13 @@ def degradation(scorer: Scorer, examples: Sequence[Example], fractions: Sequence
     _check_operation(operation, likelihood)
     examples = _check_examples(examples)
     predicted, full = _full_predictions(scorer, examples)
-    rng = np.random.default_rng(seed)
-    variants = []
+    chains = []
     for words, ranking in examples:
-        n = len(words)
-        counts = [_count(rho, n) for rho in fractions]
-        *morf, empty = deletion_chain(words, ranking, counts + [n], operation, unk_token, likelihood, rng)
-        lerf = deletion_chain(words, ranking[::-1], counts, operation, unk_token, likelihood, rng)
+        counts = [_count(rho, len(words)) for rho in fractions]
+        chains += [(words, ranking, counts + [len(words)]), (words, ranking[::-1], counts)]
+    texts = deletion_chains(chains, operation, unk_token, likelihood, np.random.default_rng(seed))
+    variants = []
+    for (*morf, empty), lerf in zip(texts[0::2], texts[1::2]):
         variants.append(empty)
         for most, least in zip(morf, lerf):
             variants.extend([most, least])
@@ -415,17 +434,15 @@ def auc_rep(scorer: Scorer, likelihood: "LikelihoodModel", examples: Sequence[Ex
     if not 0 < max_fraction <= 1:
         raise ValueError(f"max_fraction must be in (0, 1], got {max_fraction}")
     examples = _check_examples(examples)
-    rng = np.random.default_rng(seed)
+    steps = [max(1, _count(max_fraction, len(words))) for words, _ in examples]
+    chains = deletion_chains([(words, ranking, range(s + 1)) for (words, ranking), s in zip(examples, steps)],
+                             "mlm", likelihood=likelihood, rng=np.random.default_rng(seed))
     curves, areas = [], []
-    for words, ranking in examples:
-        n = len(words)
-        steps = max(1, _count(max_fraction, n))
-        states = [list(words)]
-        for position in ranking[:steps]:
-            states.append(_replace_sampled(states[-1], position, likelihood, rng))
+    for (words, _), states in zip(examples, chains):
+        n, steps_here = len(words), len(states) - 1
         probs = _score(scorer, states)
         y = int(probs[0].argmax())
-        fractions = np.arange(steps + 1) / n
+        fractions = np.arange(steps_here + 1) / n
         curve = probs[:, y]
         curves.append((fractions, curve))
         areas.append(float(np.trapezoid(curve, fractions) / fractions[-1]))
@@ -433,10 +450,9 @@ def auc_rep(scorer: Scorer, likelihood: "LikelihoodModel", examples: Sequence[Ex
     return AUCRepResult(curves, per_example, float(per_example.mean()))
 
 
-def _replace_sampled(words: list[str], position: int, likelihood: "LikelihoodModel",
-                     rng: np.random.Generator) -> list[str]:
-    """``words`` with ``words[position]`` replaced by a word drawn from the likelihood model."""
-    row = np.asarray(likelihood.distribution(words, [position]), dtype=np.float64)[0]
+def _sampled_text(words: list[str], position: int, row: np.ndarray, likelihood: "LikelihoodModel",
+                  rng: np.random.Generator) -> list[str]:
+    """``words`` with ``words[position]`` replaced by a word drawn from ``row`` (the LM's distribution there)."""
     total = row.sum()
     if not np.isfinite(total) or total <= 0:
         raise ValueError(f"the likelihood model gives no probability mass for position {position} of {words}")
