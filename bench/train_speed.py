@@ -24,7 +24,8 @@ import torch  # noqa: E402
 from core.data.datasets import load_dataset  # noqa: E402
 from core.training import TrainSettings, train  # noqa: E402
 
-RUNS = [("cnn", "base"), ("cnn", "vmask"), ("lstm", "base"), ("lstm", "vmask"), ("minilm", "vmask")]
+RUNS = [("cnn", "base"), ("cnn", "vmask"), ("lstm", "base"), ("lstm", "vmask"), ("lstm", "vat"), ("minilm", "vmask"),
+        ("minilm", "evarm")]  # vat: its compressor and learner epochs count as epochs too
 MINILM_SUBSET = 1000  # MiniLM is timed on a subset: a full CPU epoch takes minutes
 
 

@@ -1,8 +1,10 @@
-"""``python -m core.train``: train a classifier with a VMASK-paper method and save it.
+"""``python -m core.train``: train a classifier with a VMASK, VAT or E-VarM method and save it.
 
 Example::
 
     python -m core.train --dataset movie-snippets --model cnn --method vmask --epochs 10
+    python -m core.train --model lstm --method vat --vat-iterations 1
+    python -m core.train --model minilm --method evarm --max-train 1000 --epochs 2
     python -m core.train --csv my.csv --model lstm --method base --device cuda
 """
 
@@ -37,6 +39,14 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--l2-weight", type=float, default=1e-4)
     parser.add_argument("--tau", type=float, default=0.5, help="Gumbel-softmax temperature")
     parser.add_argument("--l2x-k", type=int, default=10)
+    parser.add_argument("--vib-beta", type=float, default=0.1,
+                        help="VAT: weight of KL[p(z|R)||N(0,I)]; E-VarM: weight of -H(q(r|x)) (eq. 8)")
+    parser.add_argument("--vat-iterations", type=int,
+                        help="VAT compressor/learner rounds after the attention warm-up (default 1 lstm, 2 minilm)")
+    parser.add_argument("--vat-phase-epochs", type=int, default=1, help="VAT: epochs per compressor/learner phase")
+    parser.add_argument("--supcon-tau", type=float, default=0.5, help="E-VarM: contrastive temperature (eq. 10)")
+    parser.add_argument("--minilm-trainable-layers", type=int,
+                        help="MiniLM: fine-tune only the top N layers (smaller checkpoints)")
     parser.add_argument("--max-train", type=int, help="train on a seeded subset of this size")
     parser.add_argument("--max-eval", type=int, help="evaluate on seeded dev/test subsets of this size")
     parser.add_argument("--seed", type=int, default=0)

@@ -72,3 +72,8 @@ def registry_listing() -> tuple[list[dict], list[str]]:
     ``$MASKLENS_HOME`` is picked up at once and new models within 30 s.
     """
     return _cached_models(str(paths.user_models_dir()))
+
+
+def refresh_registry() -> None:
+    """Forget the cached registry listing, so every page's picker sees a model trained just now."""
+    _cached_models.clear()

@@ -1,6 +1,131 @@
-"""Representations page (placeholder until its tools land)."""
+"""Representations page: t-SNE of two models' sentence vectors side by side, with measured class separation.
 
-from pages.common import coming_soon, guarded
+The figures of the VAT (LSTM-ATT vs LSTM-VAT) and E-VarM (E-VarM_MASK vs E-VarM) papers, plus the
+numbers behind "less overlap": mean intra/inter-class distance and silhouette in the original space.
+"""
+
+from __future__ import annotations
+
+import pandas as pd
+import streamlit as st
+
+from pages.common import guarded, registry_listing
+
+DEFAULT_LEFT = "cnn-base-movie-snippets"
+DEFAULT_RIGHT = "cnn-vmask-movie-snippets"
+DEFAULT_N = 300  # t-SNE of 300 points takes ~1 s on a CPU core; up to 1000 on request
+NUMBER_COLUMNS = ["intra", "inter", "ratio", "silhouette"]
+
+
+@st.cache_resource(show_spinner="Loading model…", max_entries=4)
+def cached_model(name: str, path: str):
+    """The loaded model of a registry record (cached per name and path)."""
+    from core.models import load_model
+
+    return load_model(path)
+
+
+@st.cache_data(show_spinner="Computing representations and t-SNE…", max_entries=32)
+def cached_projection(name: str, path: str, n: int, seed: int, perplexity: float) -> dict:
+    """The projection of ``n`` seeded test examples (also cached on disk under $MASKLENS_HOME)."""
+    from core.representations import project_model
+
+    projection = project_model(cached_model(name, path), n=n, seed=seed, perplexity=perplexity)
+    return {**projection.to_dict(), "cached": projection.cached}
+
+
+def default_index(names: list[str], preferred: str, fallback: int) -> int:
+    """Index of ``preferred`` in ``names``, else ``fallback`` clipped to the list."""
+    return names.index(preferred) if preferred in names else min(fallback, len(names) - 1)
+
+
+def controls(names: list[str]) -> tuple[list[str], int, int, float]:
+    """Model pickers and t-SNE settings; returns (selected names, n, seed, perplexity)."""
+    left, right, n_col, seed_col, perp_col = st.columns([3, 3, 2, 1, 1])
+    first = left.selectbox("Left model", names, index=default_index(names, DEFAULT_LEFT, 0), key="repr_left")
+    second = right.selectbox("Right model", ["(none)"] + names, key="repr_right",
+                             index=1 + default_index(names, DEFAULT_RIGHT, 1),
+                             help="e.g. base vs VMASK, LSTM-ATT vs LSTM-VAT, E-VarM_MASK vs E-VarM")
+    n = n_col.slider("Test examples", 20, 1000, DEFAULT_N, step=10, key="repr_n",
+                     help="a seeded random sample of the model's test split (all of it when smaller)")
+    seed = seed_col.number_input("Seed", 0, 2**31 - 1, 0, key="repr_seed", help="draws the sample and seeds t-SNE")
+    perplexity = perp_col.number_input("Perplexity", 2.0, 100.0, 30.0, step=5.0, key="repr_perplexity",
+                                       help="t-SNE perplexity; must be below the number of examples")
+    return [first] + ([] if second == "(none)" else [second]), int(n), int(seed), float(perplexity)
+
+
+def show_projection(record: dict, n: int, seed: int, perplexity: float) -> dict | None:
+    """One model's scatter with its separation caption; returns the projection dict (None on failure)."""
+    from core.viz.representations import projection_figure, separation_caption
+
+    result = None
+    with guarded(f"Could not project {record['name']}"):
+        result = cached_projection(record["name"], record["path"], n, seed, perplexity)
+        caption = separation_caption(result["separation"])
+        title = f"{record['name']} ({record['method']}, {record['dataset']})"
+        st.plotly_chart(projection_figure(result["coords"], result["labels"], result["label_names"],
+                                          result["texts"], title=title, subtitle=caption),
+                        key=f"repr-{record['name']}")
+        st.caption(f"{len(result['ids'])} test examples of {result['dataset']}, {result['dim']}-d sentence vectors. "
+                   f"{caption}." + (" Served from the cache." if result["cached"] else ""))
+    return result
+
+
+def numbers_table(results: list[dict]) -> pd.DataFrame:
+    """One row per model: dataset, n, dimension and the separation numbers."""
+    return pd.DataFrame([{"model": r["model"], "dataset": r["dataset"], "n": r["separation"]["n"], "dim": r["dim"],
+                          **{k: r["separation"][k] for k in NUMBER_COLUMNS}} for r in results])
+
+
+def coordinates_csv(results: list[dict]) -> str:
+    """The coordinates of every plotted point (model, id, text, gold label, x, y) as CSV."""
+    from core.representations import Projection
+
+    fields = [f for f in Projection.__dataclass_fields__ if f != "cached"]
+    tables = [Projection(**{f: r[f] for f in fields}).table() for r in results]
+    return pd.concat(tables, ignore_index=True).to_csv(index=False)
+
+
+def main() -> None:
+    """Lay out the page."""
+    st.title("Sentence representations")
+    st.markdown("A t-SNE map of the sentence vectors two models hand to their classifier, on test examples "
+                "coloured by gold label (VAT paper Figure 3, E-VarM paper Figure 4). Below each map, the separation "
+                "**measured in the original space**: mean Euclidean distance between same-class pairs (intra) and "
+                "different-class pairs (inter), and the silhouette score (−1..1; higher = less class overlap).")
+    records, problems = registry_listing()
+    for problem in problems:
+        st.caption(problem)
+    by_name = {r["name"]: r for r in records if not r["pair"]}
+    if not by_name:
+        st.info("No single-text models are available. Train one on the Train page.")
+        return
+    selected, n, seed, perplexity = controls(list(by_name))
+    if perplexity >= n:
+        st.warning(f"The perplexity ({perplexity:g}) must be below the number of examples ({n}): lower it or "
+                   "raise the number of examples.")
+        return
+    datasets = {by_name[name]["dataset"] for name in selected}
+    if len(datasets) > 1:
+        st.info(f"The two models come from different datasets ({', '.join(sorted(datasets))}): each map shows "
+                "its own model's test examples, so the numbers compare models, not one sample.")
+    results = []
+    for column, name in zip(st.columns(len(selected)), selected):
+        with column:
+            result = show_projection(by_name[name], n, seed, perplexity)
+            if result is not None:
+                results.append(result)
+    if not results:
+        return
+    st.subheader("Class separation")
+    st.dataframe(numbers_table(results), hide_index=True, column_config={
+        k: st.column_config.NumberColumn(format="%.4f") for k in NUMBER_COLUMNS})
+    st.caption("intra / inter: mean pairwise Euclidean distance between examples of the same / of different gold "
+               "classes; ratio = inter / intra; silhouette: scikit-learn's silhouette_score (Euclidean). All in the "
+               "model's representation space, not in the t-SNE plane, whose distances t-SNE does not preserve.")
+    st.download_button("Coordinates (CSV)", coordinates_csv(results), "tsne-coordinates.csv", "text/csv",
+                       key="repr-csv")
+
 
 with guarded("The Representations page failed"):
-    coming_soon("Representations", "Project a model's sentence representations to two dimensions to compare how base and masked models separate the classes.")
+    main()

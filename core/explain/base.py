@@ -104,12 +104,27 @@ class Explainer:
     deterministic = True
 
     def __init__(self, model: LoadedModel, batch_size: int | None = None, seed: int = 0, **params: Any):
+        if model.config.get("pair"):
+            raise ExplainError(f"{model.name or 'this model'} is a sentence-pair model: explain two texts with "
+                               "core.explain.pair_registry.explain_pair (CLI: --text-b; app: Sentence pairs page)")
         if batch_size is None:
             batch_size = DEFAULT_BATCH_SIZE.get(model.config.get("architecture"), WORD_MODEL_BATCH_SIZE)
         if self.requires_mask and model.config.get("mask_config", {}).get("kind", "none") == "none":
             raise ExplainError(f"the {self.name} explainer needs a mask-trained model; "
                                f"{model.name or 'this model'} was trained with method {model.config.get('method')!r}")
+        reason = self.unsupported_reason(model)
+        if reason:
+            raise ExplainError(reason)
         self.model, self.batch_size, self.seed, self.params = model, batch_size, seed, params
+
+    @classmethod
+    def unsupported_reason(cls, model: LoadedModel) -> str | None:
+        """Why this explainer cannot explain ``model`` beyond ``requires_mask`` (None when it can).
+
+        Explainers that read a part only some models have (attention weights,
+        the E-VarM gate) override this; :func:`core.explain.registry.skip_reason` uses it.
+        """
+        return None
 
     def attribute(self, batch: EncodedBatch, target: int, probs: torch.Tensor) -> tuple[list[float], dict[str, Any]]:
         """Scores for the words of a one-example ``batch`` and JSON-ready details.

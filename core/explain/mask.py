@@ -2,7 +2,9 @@
 
 For VMASK this is E[q(R_t | x_t)] = q(R_t = keep | x_t) (Chen & Ji 2020,
 section 3.4), for IBA the bottleneck's lambda_t, for L2X the sigmoid of the
-selection score (see :mod:`core.models.masks`). These scores are UNSIGNED, in
+selection score (see :mod:`core.models.masks`), for E-VarM the gate's keep
+probability (:mod:`core.models.evarm`; it reads every encoder layer, so it
+depends on the context). These scores are UNSIGNED, in
 [0, 1]: a high score says the model relies on the word, not whether the word
 supports or opposes the explained class, and they do not depend on the target
 class. For a wordpiece model a word's score is the mean over its pieces.
@@ -19,7 +21,8 @@ from core.explain.base import Explainer, ExplainError
 from core.explain.erasure import word_position_masks
 from core.models.factory import LoadedModel
 
-UNITS = {"vmask": "keep probability", "iba": "keep weight (lambda)", "l2x": "selection probability"}
+UNITS = {"vmask": "keep probability", "iba": "keep weight (lambda)", "l2x": "selection probability",
+         "evarm": "keep probability"}
 
 
 class VMaskExplainer(Explainer):
@@ -43,7 +46,8 @@ class VMaskExplainer(Explainer):
 
     def attribute(self, batch: EncodedBatch, target: int, probs: torch.Tensor) -> tuple[list[float], dict[str, Any]]:
         """Scores [n_words] in [0, 1] (mean importance over each word's pieces); details hold per-piece values."""
-        importance = self.model.model.mask.token_importance(self.model.model.embed(batch.input_ids[:1]))
+        importance = self.model.model.token_importance(batch.input_ids[:1], batch.attention_mask[:1],
+                                                       batch.token_mask[:1])
         if importance is None:
             raise ExplainError(f"the mask layer of {self.model.name or 'this model'} reports no importance")
         members = word_position_masks(batch).to(importance.dtype)          # [n_words, T]

@@ -15,8 +15,10 @@ from dataclasses import dataclass, field
 from typing import Any, Iterator, Sequence
 
 from core.checkpoints import CheckpointError
+from core.explain.attention import AttentionExplainer
 from core.explain.base import Explainer, ExplainError, Explanation
 from core.explain.erasure import UnkErasure, ZeroErasure
+from core.explain.evarm import EVarMExplainer
 from core.explain.global_importance import GlobalImportanceExplainer
 from core.explain.marginal import InputMarginalization
 from core.explain.mask import VMaskExplainer
@@ -31,6 +33,8 @@ EXPLAINERS: dict[str, type[Explainer]] = {
     "lime": LimeExplainer,
     "shapley": ShapleyExplainer,
     "vmask": VMaskExplainer,
+    "attention": AttentionExplainer,
+    "evarm": EVarMExplainer,
     "global": GlobalImportanceExplainer,
 }
 DEFAULT_METHODS = ("vmask", "zero", "marginal")
@@ -94,6 +98,9 @@ def skip_reason(name: str, model: LoadedModel) -> str | None:
     if explainer_class(name).requires_mask and kind == "none":
         return (f"{name} reads the model's own mask, but {model.name or 'this model'} was trained without one "
                 f"(method {model.config.get('method', 'base')!r})")
+    reason = explainer_class(name).unsupported_reason(model)
+    if reason:
+        return reason
     if name == "global" and not model.config.get("global_importance"):
         return f"{model.name or 'this model'} stores no global word importance"
     return None

@@ -111,6 +111,21 @@ class MaskedTextClassifier(nn.Module):
         """Names of parameters rebuilt from a pretrained package instead of being stored."""
         return []
 
+    def attention_weights(self, input_ids: torch.Tensor, attention_mask: torch.Tensor,
+                          token_mask: torch.Tensor | None = None) -> torch.Tensor | None:
+        """Attention weights alpha [B, T] of an attention-pooled model (rows sum to 1); None for other pooling."""
+        return None
+
+    def token_importance(self, input_ids: torch.Tensor, attention_mask: torch.Tensor,
+                         token_mask: torch.Tensor | None = None) -> torch.Tensor | None:
+        """The mask slot's per-token importance [B, T] in [0, 1] for ids [B, T] (None without a mask).
+
+        For masks that look at each embedding alone this is
+        ``mask.token_importance(embed(ids))``; models whose mask reads the
+        context (E-VarM) override it.
+        """
+        return self.mask.token_importance(self.embed(input_ids))
+
 
 def masked_max_pool(hidden: torch.Tensor, valid: torch.Tensor) -> torch.Tensor:
     """Max over time of ``hidden`` [B, T, H] at ``valid`` [B, T] positions.

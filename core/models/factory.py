@@ -9,8 +9,14 @@ rebuild the network and its tokenizer:
   ``{"bert_config": {...}, "seed": n}`` (a randomly initialised BERT, for tests),
   ``max_len`` in word pieces, ``dropout``.
 
+Optional model-config keys for VAT / E-VarM: ``pooling`` (``lstm``: ``max`` |
+``attention``; ``minilm``: ``mean`` | ``attention``), ``compressor``
+(``{"latent_dim": n}``: VAT's VIB compressor on the sentence vector),
+``trainable_layers`` (``minilm``: fine-tune only the top n layers; the rest is
+rebuilt from the package, not stored).
+
 A mask config says what sits in the mask slot: ``{"kind": "none" | "vmask" |
-"iba" | "l2x", ...layer arguments}``.
+"iba" | "l2x" | "evarm", ...layer arguments}`` (``evarm``: MiniLM only).
 """
 
 from __future__ import annotations
@@ -30,6 +36,8 @@ from core.device import pick_device
 from core.models.base import MaskedTextClassifier
 from core.models.cnn import CNNClassifier
 from core.models.lstm import LSTMClassifier
+from core.models.attention import VIBCompressor
+from core.models.evarm import EVarMClassifier, EVarMGate
 from core.models.masks import MASK_LAYERS
 from core.models.minilm import MiniLMClassifier
 
@@ -73,14 +81,31 @@ def _build_tokenizer(architecture: str, model_config: dict[str, Any]):
 def build_classifier(architecture: str, model_config: dict[str, Any], mask_config: dict[str, Any],
                      num_classes: int) -> MaskedTextClassifier:
     """A freshly initialised classifier (frozen pretrained parts loaded) for the configs."""
+    model = _build_network(architecture, model_config, mask_config, num_classes)
+    compressor = model_config.get("compressor")
+    if compressor is not None:
+        model.compressor = VIBCompressor(model.head[-1].in_features, num_classes, **compressor)
+    return model
+
+
+def _build_network(architecture: str, model_config: dict[str, Any], mask_config: dict[str, Any],
+                   num_classes: int) -> MaskedTextClassifier:
     mask_config = dict(mask_config)
     mask_kind = mask_config.pop("kind", "none")
-    if mask_kind not in MASK_LAYERS:
-        raise ValueError(f"unknown mask kind {mask_kind!r}; choose one of {', '.join(MASK_LAYERS)}")
+    if mask_kind not in MASK_LAYERS and mask_kind != EVarMGate.kind:
+        raise ValueError(f"unknown mask kind {mask_kind!r}; choose one of {', '.join([*MASK_LAYERS, 'evarm'])}")
+    if mask_kind == EVarMGate.kind and architecture != "minilm":
+        raise ValueError("the evarm gate reads every encoder layer and needs architecture minilm")
     if architecture == "minilm":
         encoder = _build_encoder(model_config["encoder"])
-        mask = MASK_LAYERS[mask_kind](encoder.config.hidden_size, **mask_config) if mask_kind != "none" else None
-        return MiniLMClassifier(encoder, num_classes, dropout=model_config["dropout"], mask_layer=mask)
+        options = {"dropout": model_config["dropout"], "pooling": model_config.get("pooling", "mean"),
+                   "trainable_layers": model_config.get("trainable_layers")}
+        hidden = encoder.config.hidden_size
+        if mask_kind == EVarMGate.kind:
+            gate = EVarMGate(hidden, encoder.config.num_hidden_layers + 1, **mask_config)
+            return EVarMClassifier(encoder, num_classes, mask_layer=gate, **options)
+        mask = MASK_LAYERS[mask_kind](hidden, **mask_config) if mask_kind != "none" else None
+        return MiniLMClassifier(encoder, num_classes, mask_layer=mask, **options)
     table, _ = pretrained.glove_table(model_config["vocab"], seed=int(model_config["embedding_seed"]))
     mask = MASK_LAYERS[mask_kind](table.shape[1], **mask_config) if mask_kind != "none" else None
     if architecture == "cnn":
@@ -88,7 +113,8 @@ def build_classifier(architecture: str, model_config: dict[str, Any], mask_confi
                              num_filters=model_config["num_filters"], dropout=model_config["dropout"], mask_layer=mask)
     if architecture == "lstm":
         return LSTMClassifier(table, num_classes, hidden_dim=model_config["hidden_dim"],
-                              dropout=model_config["dropout"], mask_layer=mask)
+                              dropout=model_config["dropout"], mask_layer=mask,
+                              pooling=model_config.get("pooling", "max"))
     raise ValueError(f"unknown architecture {architecture!r}; choose one of {', '.join(ARCHITECTURES)}")
 
 
@@ -152,6 +178,11 @@ def save_model(loaded: LoadedModel, directory: str | Path, half_precision: bool 
 def load_model(name_or_path: str | Path, device: str | torch.device | None = None) -> LoadedModel:
     """Load a registered model by name, or a checkpoint directory by path.
 
+    A sentence-pair checkpoint (config ``"pair": true``) gives a
+    :class:`core.models.pair.LoadedPairModel` instead, and so does
+    ``"hf-pair:<directory or cached hub name>"``, any Hugging Face sequence-pair
+    classifier (:mod:`core.models.hf_pair`).
+
     Args:
         name_or_path: registry name (see ``python -m core.models list``) or directory.
         device: ``None``/``"auto"`` (CUDA when present), ``"cpu"``, ``"cuda"``.
@@ -163,10 +194,18 @@ def load_model(name_or_path: str | Path, device: str | torch.device | None = Non
     """
     from core.registry import find_model
 
+    if str(name_or_path).startswith("hf-pair:"):
+        from core.models.hf_pair import load_hf_pair_model
+
+        return load_hf_pair_model(str(name_or_path), device if isinstance(device, str) or device is None else str(device))
     path = Path(name_or_path)
     if not (path.is_dir() and (path / checkpoints.CONFIG_FILE).exists()):
         path = Path(find_model(str(name_or_path)).path)
     config = checkpoints.read_config(path)
+    if config.get("pair"):
+        from core.models.pair import load_pair_checkpoint
+
+        return load_pair_checkpoint(path, config, device)
     state = checkpoints.read_weights(path, config)
     model = build_classifier(config["architecture"], config["model_config"], config.get("mask_config", {}),
                              len(config["label_names"]))

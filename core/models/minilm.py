@@ -5,7 +5,10 @@ from __future__ import annotations
 import torch
 from torch import nn
 
+from core.models.attention import AdditiveAttention
 from core.models.base import MaskedTextClassifier
+
+POOLINGS = ("mean", "attention")
 
 
 class MiniLMClassifier(MaskedTextClassifier):
@@ -20,27 +23,72 @@ class MiniLMClassifier(MaskedTextClassifier):
     sentence vector is the mean over real positions, the pooling MiniLM was
     trained with, instead of the [CLS] vector.
 
+    With ``pooling="attention"`` the sentence vector is VAT's R = sum_i alpha_i
+    h_i over the last layer's states at the real positions ([CLS] and [SEP]
+    included, as in BERT-ATT) with additive attention (VAT eq. 2).
+
     Args:
         encoder: a ``transformers`` ``BertModel`` (or any model taking ``inputs_embeds``).
+        pooling: ``mean`` or ``attention``.
+        trainable_layers: fine-tune only the top ``trainable_layers`` encoder
+            layers; the embeddings and lower layers are frozen and, like the
+            word-embedding table, rebuilt from the package at load time instead
+            of being stored (keeps shipped checkpoints small). None: all layers.
     """
 
     architecture = "minilm"
 
     def __init__(self, encoder: nn.Module, num_classes: int, dropout: float = 0.2,
-                 mask_layer: nn.Module | None = None):
+                 mask_layer: nn.Module | None = None, pooling: str = "mean", trainable_layers: int | None = None):
         super().__init__(mask_layer)
+        if pooling not in POOLINGS:
+            raise ValueError(f"unknown MiniLM pooling {pooling!r}; choose one of {', '.join(POOLINGS)}")
         self.encoder = encoder
         self.encoder.get_input_embeddings().weight.requires_grad_(False)
-        self.head = nn.Sequential(nn.Dropout(dropout), nn.Linear(encoder.config.hidden_size, num_classes))
+        self.trainable_layers = trainable_layers
+        for name, param in self.encoder.named_parameters():
+            if self._is_frozen_encoder_param(f"encoder.{name}"):
+                param.requires_grad_(False)
+        hidden = encoder.config.hidden_size
+        self.pooling = pooling
+        self.attention = AdditiveAttention(hidden) if pooling == "attention" else None
+        self.head = nn.Sequential(nn.Dropout(dropout), nn.Linear(hidden, num_classes))
+
+    def _is_frozen_encoder_param(self, name: str) -> bool:
+        if name == "encoder.embeddings.word_embeddings.weight":
+            return True
+        if self.trainable_layers is None:
+            return False
+        if name.startswith("encoder.embeddings."):
+            return True
+        first_trained = self.encoder.config.num_hidden_layers - int(self.trainable_layers)
+        parts = name.split(".")
+        return parts[1:3] == ["encoder", "layer"] and int(parts[3]) < first_trained
 
     def embed(self, input_ids: torch.Tensor) -> torch.Tensor:
         return self.encoder.get_input_embeddings()(input_ids)
 
+    def encode_states(self, masked: torch.Tensor, attention_mask: torch.Tensor) -> torch.Tensor:
+        """The last layer's states [B, T, hidden] for (masked) embeddings [B, T, d]."""
+        return self.encoder(inputs_embeds=masked, attention_mask=attention_mask.long()).last_hidden_state
+
     def represent(self, masked: torch.Tensor, attention_mask: torch.Tensor) -> torch.Tensor:
-        """[B, hidden] mean of the last layer's states over real positions."""
-        hidden = self.encoder(inputs_embeds=masked, attention_mask=attention_mask.long()).last_hidden_state
+        """[B, hidden]: mean of the last layer's states over real positions, or the attention sum R."""
+        hidden = self.encode_states(masked, attention_mask)
+        if self.attention is not None:
+            return self.attention(hidden, attention_mask)[0]
         weights = attention_mask.unsqueeze(-1).to(hidden.dtype)
         return (hidden * weights).sum(1) / weights.sum(1).clamp(min=1.0)
 
+    def attention_weights(self, input_ids: torch.Tensor, attention_mask: torch.Tensor,
+                          token_mask: torch.Tensor | None = None) -> torch.Tensor | None:
+        """alpha [B, T] over the word pieces and [CLS]/[SEP] (None for mean pooling)."""
+        if self.attention is None:
+            return None
+        attention_mask = attention_mask.bool()
+        token_mask = attention_mask if token_mask is None else token_mask.bool()
+        masked = self.mask(self.embed(input_ids), token_mask).masked
+        return self.attention.weights(self.encode_states(masked, attention_mask), attention_mask)
+
     def frozen_parameter_names(self) -> list[str]:
-        return ["encoder.embeddings.word_embeddings.weight"]
+        return [name for name, _ in self.named_parameters() if self._is_frozen_encoder_param(name)]

@@ -1,4 +1,4 @@
-"""Training methods of the VMASK paper: what sits in the mask slot and what the loss adds.
+"""Training methods (VMASK, VAT and E-VarM papers): what sits in the mask slot and what the loss adds.
 
 ==========  ===========================  =============================================
 method      mask slot                    loss
@@ -8,6 +8,13 @@ l2          empty                        CE + l2_weight * ||theta||^2 (trainable
 vmask       VariationalWordMask          CE + beta_t * (-H(q(R|x))), beta annealed
 iba         InformationBottleneckMask    CE + beta * KL[p(z|x) || q(z)]
 l2x         L2XMask                      CE
+att         empty (attention pooling)    CE (LSTM/MiniLM-ATT, the VAT paper's baseline)
+vat         empty (attention pooling)    ATT epochs, then iterations of: compressor epochs
+                                         CE(q(y|z)) + beta * KL (encoder frozen), learner
+                                         epochs CE (attention frozen) (core.training.vat)
+evarm       EVarMGate (all layers)       per batch: CE + beta * (-H(q(r|x))), then SupCon
+                                         over x, z, x' with the gate frozen (core.training.evarm)
+evarm_mask  EVarMGate (all layers)       CE + beta * (-H(q(r|x))) only (E-VarM_MASK)
 ==========  ===========================  =============================================
 """
 
@@ -16,7 +23,7 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass
 
-METHODS = ("base", "l2", "vmask", "iba", "l2x")
+METHODS = ("base", "l2", "vmask", "iba", "l2x", "att", "vat", "evarm", "evarm_mask")
 
 
 @dataclass(frozen=True)
@@ -26,6 +33,8 @@ class MethodSpec:
     mask_kind: str
     uses_beta: bool
     has_global_importance: bool
+    architectures: tuple[str, ...] = ("cnn", "lstm", "minilm")
+    pooling: str | None = None  # "attention" for the VAT-paper models; None: the architecture's own
 
 
 SPECS = {
@@ -34,6 +43,10 @@ SPECS = {
     "vmask": MethodSpec("vmask", True, True),
     "iba": MethodSpec("iba", True, True),
     "l2x": MethodSpec("l2x", False, True),
+    "att": MethodSpec("none", False, False, ("lstm", "minilm"), "attention"),
+    "vat": MethodSpec("none", True, False, ("lstm", "minilm"), "attention"),
+    "evarm": MethodSpec("evarm", True, True, ("minilm",)),
+    "evarm_mask": MethodSpec("evarm", True, True, ("minilm",)),
 }
 
 
@@ -42,6 +55,13 @@ def method_spec(method: str) -> MethodSpec:
     if method not in SPECS:
         raise ValueError(f"unknown method {method!r}; choose one of {', '.join(METHODS)}")
     return SPECS[method]
+
+
+def check_architecture(method: str, architecture: str) -> None:
+    """ValueError when ``method`` cannot train ``architecture`` (e.g. evarm needs minilm's layers)."""
+    allowed = method_spec(method).architectures
+    if architecture not in allowed:
+        raise ValueError(f"method {method!r} needs architecture {' or '.join(allowed)}, not {architecture!r}")
 
 
 def annealed_beta(step: int, total_steps: int, beta_start: float, beta_end: float) -> float:

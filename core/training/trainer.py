@@ -28,11 +28,15 @@ from core.data.tokenizers import EncodedBatch, Vocab
 from core.device import pick_device
 from core.models.factory import LoadedModel, build_classifier, bundle, default_model_config, save_model
 from core.models.masks import InformationBottleneckMask
-from core.training.methods import annealed_beta, method_spec
+from core.training import evarm as evarm_training
+from core.training import vat as vat_training
+from core.training.freezing import trainable_only
+from core.training.methods import annealed_beta, check_architecture, method_spec
 
 DEFAULT_LR = {"cnn": 1e-3, "lstm": 1e-3, "minilm": 3e-5}
 DEFAULT_BATCH = {"cnn": 50, "lstm": 50, "minilm": 32}
 DEFAULT_EPOCHS = {"cnn": 10, "lstm": 10, "minilm": 3}
+DEFAULT_VAT_ITERATIONS = {"lstm": 1, "minilm": 2}  # the best iteration counts of the VAT paper's Table 6
 
 
 @dataclass
@@ -42,8 +46,10 @@ class TrainSettings:
     Attributes:
         dataset: bundled dataset name (ignored when :func:`train` gets ``data``).
         architecture: ``cnn``, ``lstm`` or ``minilm``.
-        method: ``base``, ``l2``, ``vmask``, ``iba`` or ``l2x``.
-        epochs: passes over the training set (None: 10 for cnn/lstm, 3 for minilm).
+        method: one of :data:`core.training.methods.METHODS` (``att``/``vat``: lstm or
+            minilm; ``evarm``/``evarm_mask``: minilm).
+        epochs: passes over the training set (None: 10 for cnn/lstm, 3 for minilm);
+            for ``vat`` the attention warm-up before the iterations.
         batch_size, lr: Adam settings (None: per-architecture defaults; for
             minilm the mask layer and head use lr 1e-3, the encoder ``lr``).
         beta_start, beta_end: VMASK's annealed weight of -H(q(R|x)).
@@ -53,6 +59,12 @@ class TrainSettings:
         mask_hidden: hidden size of the mask inference network (None: 100 for
             word models, the encoder width for minilm).
         l2x_k: words L2X selects.
+        vib_beta: beta of eq. 8 in VAT (KL weight) and E-VarM (weight of -H(q(r|x))).
+        vat_iterations: VAT compressor/learner rounds (None: 1 for lstm, 2 for minilm).
+        vat_phase_epochs: epochs of each VAT compressor and learner phase.
+        supcon_tau: E-VarM contrastive temperature (eq. 10).
+        minilm_trainable_layers: fine-tune only the top n MiniLM layers (None: all);
+            the frozen lower layers are not stored in the checkpoint.
         clip_norm: gradient-norm clip.
         max_train, max_eval: optional subset sizes (seeded) for quick runs.
         seed: seeds initialisation, sampling and shuffling.
@@ -74,6 +86,11 @@ class TrainSettings:
     tau: float = 0.5
     mask_hidden: int | None = None
     l2x_k: int = 10
+    vib_beta: float = 0.1
+    vat_iterations: int | None = None
+    vat_phase_epochs: int = 1
+    supcon_tau: float = 0.5
+    minilm_trainable_layers: int | None = None
     clip_norm: float = 5.0
     max_train: int | None = None
     max_eval: int | None = None
@@ -89,17 +106,25 @@ class TrainSettings:
             ValueError: an unknown architecture/method or a non-positive count or rate.
         """
         default_model_config(self.architecture)
-        method_spec(self.method)
+        check_architecture(self.method, self.architecture)
         settings = copy.copy(self)
+        if self.method == "vat" and self.vat_iterations is None:
+            settings.vat_iterations = DEFAULT_VAT_ITERATIONS[self.architecture]
         settings.epochs = self.epochs if self.epochs is not None else DEFAULT_EPOCHS[self.architecture]
         settings.batch_size = self.batch_size or DEFAULT_BATCH[self.architecture]
         settings.lr = self.lr or DEFAULT_LR[self.architecture]
         settings.mask_hidden = self.mask_hidden or (100 if self.architecture != "minilm" else 384)
         settings.name = self.name or f"{self.architecture}-{self.method}-{self.dataset}"
         for label, value in [("epochs", settings.epochs), ("batch_size", settings.batch_size), ("lr", settings.lr),
-                             ("tau", settings.tau), ("l2x_k", settings.l2x_k)]:
+                             ("tau", settings.tau), ("l2x_k", settings.l2x_k), ("vib_beta", settings.vib_beta),
+                             ("vat_phase_epochs", settings.vat_phase_epochs), ("supcon_tau", settings.supcon_tau)]:
             if value <= 0:
                 raise ValueError(f"{label} must be positive, got {value}")
+        if (settings.vat_iterations or 0) < 0:
+            raise ValueError(f"vat_iterations must be 0 or more, got {settings.vat_iterations}")
+        layers = self.minilm_trainable_layers
+        if layers is not None and (self.architecture != "minilm" or not 1 <= layers <= 6):
+            raise ValueError("minilm_trainable_layers needs architecture minilm and a value in 1..6")
         if not 0 < self.beta_end <= self.beta_start:
             raise ValueError("need 0 < beta_end <= beta_start")
         return settings
@@ -110,7 +135,9 @@ class TrainEvent:
     """Progress report passed to the callback.
 
     ``kind`` is ``"step"`` (``loss`` of the batch) or ``"epoch"`` (``loss`` = mean
-    training loss, ``dev_accuracy``, ``seconds`` of the epoch).
+    training loss, ``dev_accuracy``, ``seconds`` of the epoch). ``phase`` names
+    the schedule's phase: ``"train"``, or for VAT ``"joint"``, ``"compress"``,
+    ``"learn"`` (for E-VarM ``loss`` is the VIB stage's loss).
     """
 
     kind: str
@@ -121,6 +148,7 @@ class TrainEvent:
     beta: float = 0.0
     dev_accuracy: float | None = None
     seconds: float | None = None
+    phase: str = "train"
 
 
 @dataclass
@@ -139,7 +167,7 @@ def _mask_config(settings: TrainSettings) -> dict[str, Any]:
     config: dict[str, Any] = {"kind": kind}
     if kind != "none":
         config["hidden_dim"] = settings.mask_hidden
-    if kind in ("vmask", "l2x"):
+    if kind in ("vmask", "l2x", "evarm"):
         config["tau"] = settings.tau
     if kind == "l2x":
         config["k"] = settings.l2x_k
@@ -152,6 +180,12 @@ def _model_config(settings: TrainSettings, data: DatasetSplits, train_words: lis
         config["vocab"] = Vocab.build(train_words, min_freq=data.min_freq).words
         config["max_len"] = data.max_len
         config["embedding_seed"] = settings.seed
+    elif settings.minilm_trainable_layers is not None:
+        config["trainable_layers"] = settings.minilm_trainable_layers
+    if method_spec(settings.method).pooling:
+        config["pooling"] = method_spec(settings.method).pooling
+    if settings.method == "vat":
+        config["compressor"] = {}
     return config
 
 
@@ -215,13 +249,17 @@ def _set_iba_statistics(model: LoadedModel, encoded: EncodedBatch) -> None:
 
 
 def _loss(model: LoadedModel, settings: TrainSettings, batch: EncodedBatch, labels: torch.Tensor,
-          beta: float) -> torch.Tensor:
+          beta: float, phase: str = "train") -> torch.Tensor:
+    if settings.method == "vat":
+        return vat_training.phase_loss(model.model, batch, labels, phase, settings.vib_beta)
     out = model.model(batch.input_ids, batch.attention_mask, batch.token_mask)
     loss = F.cross_entropy(out.logits, labels)
     if settings.method == "vmask":
         loss = loss + beta * out.mask.regularizer
     elif settings.method == "iba":
         loss = loss + settings.iba_beta * out.mask.regularizer
+    elif settings.method == "evarm_mask":
+        loss = loss + settings.vib_beta * out.mask.regularizer
     elif settings.method == "l2":
         loss = loss + settings.l2_weight * sum((p ** 2).sum() for p in model.model.parameters() if p.requires_grad)
     return loss
@@ -234,7 +272,13 @@ def _word_lists(split) -> list[list[str]]:
 def train(settings: TrainSettings, data: DatasetSplits | None = None,
           callback: Callable[[TrainEvent], bool | None] | None = None, save: bool = True,
           output_dir: str | Path | None = None, progress: bool = True) -> TrainResult:
-    """Train a classifier with a method of the VMASK paper and save it.
+    """Train a classifier with one of :data:`core.training.methods.METHODS` and save it.
+
+    VAT runs its warm-up and compressor/learner phases epoch by epoch
+    (:mod:`core.training.vat`), E-VarM its two stages in every batch
+    (:mod:`core.training.evarm`); the callback sees every step and epoch of
+    every phase (``TrainEvent.phase``) and the best dev epoch of the whole
+    schedule is kept.
 
     Args:
         settings: the run's settings (see :class:`TrainSettings`).
@@ -283,6 +327,51 @@ def train(settings: TrainSettings, data: DatasetSplits | None = None,
     return TrainResult(model, metrics, history, path, stopped)
 
 
+def epoch_phases(settings: TrainSettings) -> list[str]:
+    """The phase of each epoch: ``"train"`` for one-stage methods; VAT's schedule (:func:`vat.phase_plan`)."""
+    if settings.method == "vat":
+        return vat_training.phase_plan(settings.epochs, settings.vat_iterations, settings.vat_phase_epochs)
+    return ["train"] * settings.epochs
+
+
+def _train_step(model: LoadedModel, settings: TrainSettings, optimizer: torch.optim.Optimizer, batch: EncodedBatch,
+                labels: torch.Tensor, beta: float, phase: str) -> dict[str, float]:
+    """One optimisation step (two for E-VarM); returns ``{"loss": ...}`` (E-VarM adds ``contrastive_loss``)."""
+    if settings.method in ("evarm", "evarm_mask"):
+        return evarm_training.evarm_step(model.model, optimizer, batch, labels, settings.vib_beta, settings.supcon_tau,
+                                         settings.clip_norm, contrastive=settings.method == "evarm")
+    loss = _loss(model, settings, batch, labels, beta, phase)
+    optimizer.zero_grad(set_to_none=True)
+    loss.backward()
+    torch.nn.utils.clip_grad_norm_(model.model.parameters(), settings.clip_norm)
+    optimizer.step()
+    return {"loss": loss.item()}
+
+
+def _phase_scope(model: LoadedModel, settings: TrainSettings, phase: str):
+    """Freezes what ``phase`` must not change (VAT: encoder+head while compressing, attention while learning)."""
+    prefixes = (vat_training.trainable_prefixes(phase, settings.architecture) if settings.method == "vat" else None)
+    return trainable_only(model.model, prefixes)
+
+
+def _beta(settings: TrainSettings, step: int, total_steps: int) -> float:
+    if settings.method in ("vat", "evarm", "evarm_mask"):
+        return settings.vib_beta
+    return annealed_beta(step, total_steps, settings.beta_start, settings.beta_end)
+
+
+def _start_vat_iterations(model: LoadedModel, best: dict[str, Any]) -> dict[str, Any]:
+    """VAT after its warm-up: continue from the best warm-up epoch, and select only among the iterations' epochs.
+
+    The iterations start from the ATT model (the paper's iteration 0) at its
+    best dev epoch rather than its last; the kept model is the best epoch
+    after at least one compressor phase, so a VAT checkpoint is always a
+    compressed one (the warm-up's record stays in the history).
+    """
+    model.model.load_state_dict(best["state"])
+    return {"dev_accuracy": -1.0, "epoch": 0, "state": best["state"]}
+
+
 def _fit(model: LoadedModel, settings: TrainSettings, encoded: dict[str, EncodedBatch],
          labels: dict[str, torch.Tensor], callback, progress: bool):
     """The epoch loop; returns (history, best-epoch record with its state, stopped early?)."""
@@ -290,37 +379,45 @@ def _fit(model: LoadedModel, settings: TrainSettings, encoded: dict[str, Encoded
     rng = np.random.default_rng(settings.seed)
     n_train = len(labels["train"])
     steps_per_epoch = max(1, -(-n_train // settings.batch_size))
-    total_steps = steps_per_epoch * settings.epochs
+    phases = epoch_phases(settings)
+    total_steps = steps_per_epoch * len(phases)
     best = {"dev_accuracy": -1.0, "epoch": 0, "state": copy.deepcopy(model.model.state_dict())}
     history, step, stopped = [], 0, False
     bar = tqdm(total=total_steps, desc=f"train {settings.name}", disable=not progress, leave=False)
-    for epoch in range(1, settings.epochs + 1):
+    for epoch, phase in enumerate(phases, start=1):
+        if phase != "joint" and epoch > 1 and phases[epoch - 2] == "joint":
+            best = _start_vat_iterations(model, best)
         model.model.train()
-        started, losses = time.perf_counter(), []
+        started, losses, extra = time.perf_counter(), [], []
         order = rng.permutation(n_train)
-        for start in range(0, n_train, settings.batch_size):
-            rows = order[start: start + settings.batch_size]
-            batch = _batch(encoded["train"], rows, _min_len(model)).to(model.device)
-            beta = annealed_beta(step, total_steps, settings.beta_start, settings.beta_end)
-            loss = _loss(model, settings, batch, labels["train"][rows].to(model.device), beta)
-            optimizer.zero_grad()
-            loss.backward()
-            torch.nn.utils.clip_grad_norm_(model.model.parameters(), settings.clip_norm)
-            optimizer.step()
-            step += 1
-            losses.append(loss.item())
-            bar.update(1)
-            bar.set_postfix(epoch=epoch, loss=f"{losses[-1]:.3f}")
-            if callback and callback(TrainEvent("step", epoch, step, total_steps, losses[-1], beta)) is False:
-                stopped = True
-                break
+        with _phase_scope(model, settings, phase):
+            for start in range(0, n_train, settings.batch_size):
+                rows = order[start: start + settings.batch_size]
+                batch = _batch(encoded["train"], rows, _min_len(model)).to(model.device)
+                beta = _beta(settings, step, total_steps)
+                result = _train_step(model, settings, optimizer, batch, labels["train"][rows].to(model.device), beta,
+                                     phase)
+                step += 1
+                losses.append(result["loss"])
+                if "contrastive_loss" in result:
+                    extra.append(result["contrastive_loss"])
+                bar.update(1)
+                bar.set_postfix(epoch=epoch, loss=f"{losses[-1]:.3f}")
+                event = TrainEvent("step", epoch, step, total_steps, losses[-1], beta, phase=phase)
+                if callback and callback(event) is False:
+                    stopped = True
+                    break
         dev_acc = accuracy(model, encoded["dev"], labels["dev"])
         record = {"epoch": epoch, "train_loss": float(np.mean(losses)) if losses else float("nan"),
-                  "dev_accuracy": dev_acc, "beta": beta, "seconds": round(time.perf_counter() - started, 3)}
+                  "dev_accuracy": dev_acc, "beta": beta, "seconds": round(time.perf_counter() - started, 3),
+                  "phase": phase}
+        if extra:
+            record["contrastive_loss"] = float(np.mean(extra))
         history.append(record)
         if dev_acc > best["dev_accuracy"]:
             best = {"dev_accuracy": dev_acc, "epoch": epoch, "state": copy.deepcopy(model.model.state_dict())}
-        event = TrainEvent("epoch", epoch, step, total_steps, record["train_loss"], beta, dev_acc, record["seconds"])
+        event = TrainEvent("epoch", epoch, step, total_steps, record["train_loss"], beta, dev_acc, record["seconds"],
+                           phase)
         if stopped or (callback and callback(event) is False):
             stopped = True
             break
@@ -330,12 +427,13 @@ def _fit(model: LoadedModel, settings: TrainSettings, encoded: dict[str, Encoded
 
 @torch.no_grad()
 def global_importance(model: LoadedModel, train_words: list[list[str]], batch_size: int = 256) -> dict[str, list]:
-    """Global word importance of a mask model: E[q(R|x)] (or IBA's lambda, L2X's score) per word type.
+    """Global word importance of a mask model: E[q(R|x)] (or IBA's lambda, L2X's score, E-VarM's gate alpha).
 
     For word models the mask depends only on the word's (frozen) embedding,
     so the score is computed once per vocabulary word. For wordpiece models
     it is the mean, over the training occurrences of a word, of the mean over
-    its pieces. ``counts`` is the word's training-set frequency.
+    its pieces (for E-VarM each occurrence's gate reads its own sentence).
+    ``counts`` is the word's training-set frequency.
 
     Returns:
         ``{"words": [...], "scores": [...], "counts": [...]}``, sorted by score, highest first.
@@ -360,7 +458,7 @@ def _wordpiece_importance(model: LoadedModel, train_words: list[list[str]], batc
     net = model.model
     for start in range(0, len(train_words), batch_size):
         batch = model.tokenizer.encode_words(train_words[start: start + batch_size]).to(model.device)
-        piece_scores = net.mask.token_importance(net.embed(batch.input_ids)).cpu()
+        piece_scores = net.token_importance(batch.input_ids, batch.attention_mask, batch.token_mask).cpu()
         word_ids = batch.word_ids.cpu()
         for row, words in enumerate(batch.words):
             for index, word in enumerate(words):
