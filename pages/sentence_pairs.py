@@ -1,6 +1,157 @@
-"""Sentence pairs page (placeholder until its tools land)."""
+"""Sentence pairs page: explain a pair model with GMASK groups, IMASK, zero erasure and LIME."""
 
-from pages.common import coming_soon, guarded
+from __future__ import annotations
+
+import json
+
+import pandas as pd
+import streamlit as st
+
+from pages.common import guarded, registry_listing
+
+METHODS = {"gmask": "GMASK (word groups)", "imask": "IMASK (word masks)", "zero": "zero erasure", "lime": "LIME"}
+DEFAULT_METHODS = ["gmask", "imask", "zero"]
+DEFAULT_MODEL = "dattn-trec6-answer-type-pairs"
+EXAMPLES = [
+    ("who wrote the declaration of independence ?", "who painted the mona lisa ?"),
+    ("what is the capital of france ?", "how many people live in tokyo ?"),
+    ("how far is the moon from the earth ?", "how many miles is it to mars ?"),
+    ("what does nasa stand for ?", "where is the eiffel tower ?"),
+]
+
+
+@st.cache_resource(show_spinner="Loading model…", max_entries=3)
+def cached_model(name: str, path: str):
+    """The loaded pair model of a registry record (cached per name and path)."""
+    from core.models import load_model
+
+    return load_model(path)
+
+
+@st.cache_data(show_spinner="Explaining…", max_entries=100)
+def cached_explain(name: str, path: str, text_a: str, text_b: str, methods: tuple[str, ...], target: int | None,
+                   params_json: str) -> list[dict]:
+    """Pair explanations (as dicts) for (model, texts, methods, target, parameters)."""
+    from core.explain.pair_registry import explain_pair
+
+    run = explain_pair(cached_model(name, path), text_a, text_b, methods=list(methods), target=target,
+                       **json.loads(params_json))
+    return [e.to_dict() for e in run.explanations]
+
+
+def text_panel() -> tuple[str, str]:
+    """Example picker and the two text boxes."""
+    labels = ["(type your own)"] + [f"{a}  ↔  {b}" for a, b in EXAMPLES]
+    if "pair_text_a" not in st.session_state:
+        st.session_state.pair_text_a, st.session_state.pair_text_b = EXAMPLES[0]
+    choice = st.selectbox("Example pairs", labels)
+    if choice != labels[0] and choice != st.session_state.get("pair_example"):
+        st.session_state.pair_text_a, st.session_state.pair_text_b = EXAMPLES[labels.index(choice) - 1]
+    st.session_state.pair_example = choice
+    text_a = st.text_area("First text (A)", key="pair_text_a", height=80, max_chars=20000)
+    text_b = st.text_area("Second text (B)", key="pair_text_b", height=80, max_chars=20000)
+    return text_a, text_b
+
+
+def settings_panel(records: dict[str, dict]):
+    """Model, methods, target, colour scale and method parameters."""
+    names = list(records)
+    name = st.selectbox("Pair model", names, index=names.index(DEFAULT_MODEL) if DEFAULT_MODEL in names else 0)
+    methods = st.multiselect("Methods", list(METHODS), default=DEFAULT_METHODS, format_func=METHODS.get)
+    classes = ["predicted class"] + list(records[name]["label_names"])
+    target_label = st.selectbox("Explain class", classes)
+    shared = st.radio("Colour scale", ["shared across rows", "per row"], horizontal=True) == "shared across rows"
+    with st.expander("Parameters"):
+        steps = st.number_input("GMASK/IMASK steps (0 = model default)", 0, 1000, 0, step=10)
+        samples = st.number_input("GMASK/IMASK samples per step (0 = model default)", 0, 1000, 0, step=10)
+        params = {"seed": st.number_input("Seed", 0, 2**31 - 1, 0),
+                  "lime": {"n_samples": st.number_input("LIME samples", 50, 5000, 500, step=50)}}
+        for method in ("gmask", "imask"):
+            params[method] = {k: int(v) for k, v in (("steps", steps), ("n_samples", samples)) if v}
+    target = None if target_label == "predicted class" else classes.index(target_label) - 1
+    return name, methods, target, shared, params
+
+
+def show_groups(explanation) -> None:
+    """GMASK's groups: the SVG of word-to-group links and a table of groups with their words."""
+    from core.viz.pairs import groups_svg
+
+    st.markdown("**GMASK groups** — words of A (pink) and B (blue) linked to the groups that hold them; "
+                "a box's saturation is the group's importance ψ, a line's opacity the word's probability φ.")
+    st.html(groups_svg(explanation))
+    table = [{"group": f"G{rank + 1}", "importance ψ": round(g["importance"], 4),
+              "words (φ ≥ 0.3)": ", ".join(f"{m['side'].upper()}:{m['word']} ({m['prob']:.2f})"
+                                           for m in g["words"] if m["prob"] >= 0.3)}
+             for rank, g in enumerate(explanation.groups)]
+    st.dataframe(pd.DataFrame(table), hide_index=True)
+
+
+def show_result(record: dict, text_a: str, text_b: str, methods: list[str], target: int | None, shared: bool,
+                params: dict) -> None:
+    """Check the texts, explain them, draw chips, groups, probabilities and downloads."""
+    from core.explain.pair_base import PairExplanation, check_pair
+    from core.viz.pairs import pair_rows_html
+
+    model = cached_model(record["name"], record["path"])
+    check = check_pair(model, text_a, text_b)
+    if not check.ok:
+        st.warning(check.error)
+        return
+    for note in check.notes:
+        st.info(note)
+    rows = cached_explain(record["name"], record["path"], text_a, text_b, tuple(methods), target,
+                          json.dumps(params, sort_keys=True))
+    explanations = [PairExplanation(**row) for row in rows]
+    first = explanations[0]
+    st.markdown(f"**Prediction:** {model.label_names[first.predicted]} · explaining **{first.target_name}**")
+    st.dataframe(pd.DataFrame({"class": model.label_names, "probability": [round(p, 4) for p in first.probs]}),
+                 hide_index=True)
+    st.html(pair_rows_html(explanations, shared_scale=shared))
+    st.caption("Pink: words of the first text, blue: the second; saturation is the attribution (grey: the word "
+               "opposes the explained class). Hover a word for its score.")
+    for explanation in explanations:
+        if explanation.groups:
+            show_groups(explanation)
+    downloads(record["name"], explanations, shared)
+
+
+def downloads(name: str, explanations, shared: bool) -> None:
+    """CSV and JSON of the scores (and groups), and the chips as standalone HTML."""
+    from core.viz.pairs import pair_rows_html
+
+    table = pd.DataFrame([{"model": name, "method": e.method, "text": "A" if i < e.n_words_a else "B",
+                           "position": i if i < e.n_words_a else i - e.n_words_a, "word": w, "score": s,
+                           "unit": e.params.get("unit", ""), "target": e.target_name}
+                          for e in explanations for i, (w, s) in enumerate(zip(e.words, e.scores))])
+    cols = st.columns(3)
+    cols[0].download_button("Scores (CSV)", table.to_csv(index=False), f"{name}-pair-explanation.csv", "text/csv")
+    cols[1].download_button("Scores and groups (JSON)", json.dumps([e.to_dict() for e in explanations], indent=2),
+                            f"{name}-pair-explanation.json", "application/json")
+    cols[2].download_button("Chips (HTML)", pair_rows_html(explanations, shared, standalone=True),
+                            f"{name}-pair-chips.html", "text/html")
+
+
+def main() -> None:
+    """Lay out the page and run the explanations."""
+    st.title("Sentence pairs")
+    st.caption("GMASK learns groups of correlated words across the two texts and how much each group matters "
+               "(Chen et al. 2021); IMASK, zero erasure and LIME score words one by one.")
+    records, _ = registry_listing()
+    by_name = {r["name"]: r for r in records if r["pair"]}
+    if not by_name:
+        st.info("No sentence-pair models are available (pair: true in `python -m core.models list`).")
+        return
+    left, right = st.columns([3, 2])
+    with right:
+        name, methods, target, shared, params = settings_panel(by_name)
+    with left:
+        text_a, text_b = text_panel()
+    if not methods:
+        st.info("Pick at least one method.")
+        return
+    with guarded(f"Could not explain with {name}"):
+        show_result(by_name[name], text_a, text_b, methods, target, shared, params)
+
 
 with guarded("The Sentence pairs page failed"):
-    coming_soon("Sentence pairs", "Explain sentence-pair models (e.g. entailment) by showing which words in each sentence the prediction relies on.")
+    main()

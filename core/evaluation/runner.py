@@ -55,8 +55,11 @@ def check_arguments(explainers: Sequence[str], metrics: Sequence[str], n: int) -
         raise ValueError("no explainer given")
     if not metrics:
         raise ValueError("no metric given")
+    from core.explain.pair_registry import PAIR_EXPLAINERS
+
     for name in explainers:
-        explainer_class(name)  # ExplainError (a ValueError) listing the names
+        if name not in PAIR_EXPLAINERS:  # pair-only names (gmask, imask) are checked against the model later
+            explainer_class(name)  # ExplainError (a ValueError) listing the names
     unknown = [m for m in metrics if m not in METRICS]
     if unknown:
         raise ValueError(f"unknown metric {', '.join(map(repr, unknown))}; choose from {', '.join(METRICS)}")
@@ -181,6 +184,12 @@ def evaluate(model_name: str, explainers: Sequence[str] = EXPLAINER_NAMES, metri
     Raises:
         ValueError: bad arguments (unknown explainer or metric, ``n`` < 1); load errors of the model.
     """
+    from core.evaluation.pairs import PAIR_DEFAULT_EXPLAINERS, evaluate_pairs, is_pair_checkpoint
+
+    if is_pair_checkpoint(model_name):  # sentence-pair model: pair explainers and metrics (core.evaluation.pairs)
+        pair_explainers = PAIR_DEFAULT_EXPLAINERS if list(explainers) == list(EXPLAINER_NAMES) else explainers
+        return evaluate_pairs(model_name, pair_explainers, metrics, n=n, seed=seed, device=device,
+                              progress=progress, store=store, params=params)
     from tqdm.auto import tqdm
 
     from core.data.datasets import load_dataset
@@ -211,7 +220,10 @@ def evaluate(model_name: str, explainers: Sequence[str] = EXPLAINER_NAMES, metri
             likelihood_cache["mlm"] = load_likelihood("mlm", device=device)
         return likelihood_cache["mlm"]
 
-    reasons = {name: skip_reason(name, model) for name in explainers}
+    from core.explain.registry import EXPLAINERS
+
+    reasons = {name: skip_reason(name, model) if name in EXPLAINERS
+               else f"{name} explains sentence pairs; {model.name} reads one text" for name in explainers}
     applicable = [name for name in explainers if not reasons[name]]
     records = []
     total = len(applicable) * len(ids)
@@ -226,7 +238,7 @@ def evaluate(model_name: str, explainers: Sequence[str] = EXPLAINER_NAMES, metri
 
     try:
         for name in explainers:
-            key_params = explainer_params(name, seed, params.get(name))
+            key_params = explainer_params(name, seed, params.get(name)) if name in EXPLAINERS else {}
             record: dict[str, Any] = {"explainer": name, "params": key_params, "n": 0, "metrics": {},
                                       "seconds": 0.0, "model": model.name, "skipped": reasons[name], "errors": {},
                                       "explained": 0, "timing": {}}

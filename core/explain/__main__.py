@@ -51,12 +51,15 @@ def table(explanations, label_names: Sequence[str]) -> str:
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Parse arguments, explain, print; returns the exit status."""
+    from core.explain.pair_registry import DEFAULT_PAIR_METHODS, PAIR_EXPLAINERS
     from core.explain.registry import EXPLAINERS, explain
 
     parser = argparse.ArgumentParser(prog="python -m core.explain", description="Explain a prediction.")
     parser.add_argument("--model", required=True, help="registry name or checkpoint directory")
-    parser.add_argument("--text", required=True)
-    parser.add_argument("--methods", default="vmask,zero,marginal", help=f"comma-separated: {', '.join(EXPLAINERS)}")
+    parser.add_argument("--text", required=True, help="the text (the first text of a pair)")
+    parser.add_argument("--text-b", help="the second text, for a sentence-pair model")
+    parser.add_argument("--methods", help=f"comma-separated: {', '.join(EXPLAINERS)} (default vmask,zero,marginal); "
+                        f"for a pair: {', '.join(PAIR_EXPLAINERS)} (default {','.join(DEFAULT_PAIR_METHODS)})")
     parser.add_argument("--target", help="class to explain (name or index; default: the predicted class)")
     parser.add_argument("--likelihood", default="mlm", help="for marginal: mlm, uniform, unigram, or an MLM path")
     parser.add_argument("--sigma", type=float, default=1e-5, help="marginal: likelihood threshold")
@@ -66,7 +69,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--format", choices=("json", "table"), default="table")
     args = parser.parse_args(argv)
     model = load_model(args.model, device=args.device)
-    methods = [m.strip() for m in args.methods.split(",") if m.strip()]
+    if model.config.get("pair") or args.text_b is not None:
+        return explain_pair_cli(model, args)
+    methods = [m.strip() for m in (args.methods or "vmask,zero,marginal").split(",") if m.strip()]
     params = {"seed": args.seed, "sigma": args.sigma}
     if args.n_samples:
         params["n_samples"] = args.n_samples
@@ -83,6 +88,35 @@ def main(argv: Sequence[str] | None = None) -> int:
         print(table(run.explanations, model.label_names))
     for method, reason in run.skipped.items():
         print(f"skipped {method}: {reason}", file=sys.stderr)
+    return 0
+
+
+def explain_pair_cli(model, args) -> int:
+    """The pair branch of :func:`main`: both texts, pair methods, the same output formats."""
+    from core.explain.pair_registry import DEFAULT_PAIR_METHODS, explain_pair
+
+    if not model.config.get("pair"):
+        raise ExplainError(f"--text-b was given but {model.name} reads one text; pick a sentence-pair model "
+                           "(pair: true in `python -m core.models list`)")
+    if args.text_b is None:
+        raise ExplainError(f"{model.name} is a sentence-pair model: give the second text with --text-b")
+    methods = [m.strip() for m in (args.methods or ",".join(DEFAULT_PAIR_METHODS)).split(",") if m.strip()]
+    params: dict = {"seed": args.seed}
+    if args.n_samples:  # LIME samples / Shapley permutations only (GMASK's n_samples is per optimisation step)
+        params.update({m: {"n_samples": args.n_samples} for m in ("lime", "shapley") if m in methods})
+    run = explain_pair(model, args.text, args.text_b, methods=methods,
+                       target=resolve_target(args.target, model.label_names), **params)
+    if args.format == "json":
+        print(json.dumps([record(e) for e in run.explanations], indent=2))
+        return 0
+    for e in run.explanations:
+        e.words = [f"{'A' if i < e.n_words_a else 'B'}:{w}" for i, w in enumerate(e.words)]
+    print(table(run.explanations, model.label_names))
+    for e in run.explanations:
+        for group in e.groups:
+            members = ", ".join(f"{m['side'].upper()}:{m['word']} {m['prob']:.2f}" for m in group["words"]
+                                if m["prob"] >= 0.3)
+            print(f"{e.method} group {group['group']}: importance {group['importance']:.3f}: {members}")
     return 0
 
 

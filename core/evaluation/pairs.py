@@ -1,0 +1,141 @@
+"""``core.evaluate`` for sentence-pair models: explain seeded test pairs, score them with the pair metrics.
+
+Same store, seeding and record format as :func:`core.evaluation.runner.evaluate`; the explainers
+are the pair ones (gmask, imask, zero, lime, shapley; single-text names such as ``vmask`` or
+``marginal`` are skipped with the reason) and the metrics AOPC (K = 10), post-hoc accuracy
+(k = 1..10) and degradation (rho = 0, 0.1, ..., 1), words deleted from either text. ``auc_rep``
+needs a masked LM over one text and is skipped for pairs.
+"""
+
+from __future__ import annotations
+
+import time
+from pathlib import Path
+from typing import Any, Sequence
+
+import numpy as np
+
+from core.evaluation.store import EvaluationStore
+
+PAIR_METRICS = ("aopc", "posthoc", "degradation")
+PAIR_DEFAULT_EXPLAINERS = ("gmask", "imask", "zero", "lime")
+METRIC_PARAMS: dict[str, dict[str, Any]] = {
+    "aopc": {"k_max": 10, "operation": "remove"},
+    "posthoc": {"k_values": list(range(1, 11))},
+    "degradation": {"fractions": [round(x, 2) for x in np.linspace(0, 1, 11)], "operation": "remove"},
+}
+
+
+def is_pair_checkpoint(name_or_path: str | Path) -> bool:
+    """True when ``name_or_path`` names (or is the directory of) a sentence-pair checkpoint."""
+    from core import checkpoints
+    from core.registry import ModelNotFoundError, find_model
+
+    path = Path(name_or_path)
+    if not (path.is_dir() and (path / checkpoints.CONFIG_FILE).exists()):
+        try:
+            path = Path(find_model(str(name_or_path)).path)
+        except ModelNotFoundError:
+            return False
+    try:
+        return bool(checkpoints.read_config(path).get("pair"))
+    except checkpoints.CheckpointError:
+        return False
+
+
+def _metric(metric: str, scorer, examples) -> dict[str, Any]:
+    from core.metrics.faithfulness import aopc, degradation, posthoc_accuracy
+
+    params = METRIC_PARAMS[metric]
+    if metric == "aopc":
+        result = aopc(scorer, examples, k_max=params["k_max"])
+        return {"value": result.value, "per_k": result.per_k, "k_max": result.k_max}
+    if metric == "posthoc":
+        return {str(k): v for k, v in posthoc_accuracy(scorer, examples, params["k_values"]).items()}
+    result = degradation(scorer, examples, params["fractions"])
+    return {"score": result.score, "fractions": [float(x) for x in result.fractions],
+            "morf": [float(x) for x in result.morf], "lerf": [float(x) for x in result.lerf]}
+
+
+def evaluate_pairs(model_name: str, explainers: Sequence[str] = PAIR_DEFAULT_EXPLAINERS,
+                   metrics: Sequence[str] = PAIR_METRICS, n: int = 500, seed: int = 0, device: str = "auto",
+                   progress: bool = True, store: EvaluationStore | None = None,
+                   params: dict[str, dict[str, Any]] | None = None, data=None) -> list[dict[str, Any]]:
+    """Explain ``n`` seeded test pairs with each pair explainer and compute the pair metrics.
+
+    Args:
+        model_name: registry name or checkpoint directory of a pair model.
+        explainers: pair explainer names; others are skipped with the reason.
+        metrics: among aopc, posthoc, degradation (``auc_rep`` is skipped for pairs).
+        n, seed, device, progress, store, params: as :func:`core.evaluation.runner.evaluate`.
+        data: a :class:`~core.data.pairs.PairDataset` to sample from (default: the model's dataset by name).
+
+    Returns:
+        One record per explainer, as :func:`core.evaluation.runner.evaluate`.
+    """
+    from tqdm.auto import tqdm
+
+    from core.data.pairs import load_pair_dataset
+    from core.evaluation.runner import sample_ids
+    from core.explain.base import ExplainError
+    from core.explain.pair_registry import PAIR_EXPLAINERS, get_pair_explainer
+    from core.metrics.pairs import pair_examples, pair_scorer
+    from core.models import load_model
+
+    if not isinstance(n, (int, np.integer)) or isinstance(n, bool) or n < 1:
+        raise ValueError(f"n must be a positive integer, got {n!r}")
+    unknown = [m for m in metrics if m not in PAIR_METRICS + ("auc_rep",)]
+    if unknown:
+        raise ValueError(f"unknown metric {', '.join(map(repr, unknown))}; for pairs choose from {', '.join(PAIR_METRICS)}")
+    params, store = params or {}, store if store is not None else EvaluationStore()
+    model = load_model(model_name, device=device)
+    data = data if data is not None else load_pair_dataset(model.config["dataset"])
+    test = data.test
+    ids = sample_ids(list(test.ids), n, seed)
+    pair_of = {i: (a, b) for i, a, b in zip(test.ids, test.texts_a, test.texts_b)}
+    scorer, fingerprint = pair_scorer(model), model.config["weights_sha256"]
+    records = []
+    for name in dict.fromkeys(e.strip() for e in explainers if e.strip()):
+        reason = None if name in PAIR_EXPLAINERS else f"{name} is not a sentence-pair explainer"
+        key_params = {} if reason or PAIR_EXPLAINERS[name].deterministic else {"seed": int(seed)}
+        key_params.update(params.get(name, {}))
+        record: dict[str, Any] = {"explainer": name, "params": key_params, "n": 0, "metrics": {}, "seconds": 0.0,
+                                  "model": model.name, "skipped": reason, "errors": {}, "explained": 0, "timing": {}}
+        records.append(record)
+        if reason:
+            continue
+        started = time.perf_counter()
+        file = store.explanations(fingerprint, name, key_params, model_name=model.name)
+        missing = [i for i in ids if not file.has(i)]
+        if missing:
+            explainer = get_pair_explainer(name, model, **key_params)
+            try:
+                for example_id in tqdm(missing, disable=not progress, desc=name, unit="pair"):
+                    try:
+                        file.add(example_id, explainer.explain(*pair_of[example_id]).to_dict())
+                    except ExplainError as error:
+                        file.add_error(example_id, str(error))
+                    record["explained"] += 1
+                    if file.dirty >= 25:
+                        file.flush()
+            finally:
+                file.flush()
+        record["timing"]["explain"] = time.perf_counter() - started
+        used = [i for i in ids if file.get(i) is not None]
+        record["errors"] = {i: file.error(i) for i in ids if file.error(i) is not None}
+        record["n"] = len(used)
+        examples = pair_examples([file.get(i) for i in used])
+        for metric in metrics:
+            if metric == "auc_rep" or not examples:
+                continue
+            metric_started = time.perf_counter()
+            key = store.metric_key(fingerprint, name, key_params, metric, METRIC_PARAMS[metric], used)
+            result = store.get_metric(key)
+            if result is None:
+                result = _metric(metric, scorer, examples)
+                store.put_metric(key, result)
+            record["metrics"][metric] = ({int(k): float(v) for k, v in result.items()} if metric == "posthoc"
+                                         else result)
+            record["timing"][metric] = time.perf_counter() - metric_started
+        record["seconds"] = time.perf_counter() - started
+    return records

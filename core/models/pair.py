@@ -1,0 +1,233 @@
+"""Sentence-pair classifiers: the contract, loading and saving.
+
+A pair classifier reads two texts A and B, each tokenized on its own by the
+model's tokenizer (so every word keeps its alignment, see
+:class:`core.data.tokenizers.EncodedBatch`)::
+
+    ids A --embed--> x1 --(x) keep A--+
+                                      +--> compare --> logits [B, C]
+    ids B --embed--> x2 --(x) keep B--+
+
+Masks act on the word embeddings (GMASK eq. 1: x~ = W (.) x): ``keep`` is a
+per-position factor in [0, 1] (1 = keep, 0 = the embedding set to zero), so one
+forward serves zero erasure (a 0/1 keep), LIME/Shapley (0/1 features) and
+IMASK/GMASK (relaxed Gumbel-softmax samples, with gradients).
+
+Words of a pair are numbered A first, then B: word ``j`` of B is feature
+``n_a + j``. :meth:`LoadedPairModel.word_keep_logits` maps a word-level keep
+matrix [N, n_a + n_b] to the positions (all pieces of a word together;
+``[CLS]``/``[SEP]`` and padding always kept).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Sequence
+
+import numpy as np
+import torch
+from torch import nn
+
+from core import checkpoints
+from core.checkpoints import CheckpointError
+from core.data import pretrained
+from core.data.text import split_words
+from core.data.tokenizers import EncodedBatch, Vocab, WordPieceTokenizer, WordTokenizer
+from core.device import pick_device
+
+PAIR_ARCHITECTURES = ("dattn", "minilm-sim")
+
+
+class PairClassifier(nn.Module):
+    """Base class: subclasses define :meth:`embed` and :meth:`compare` (siamese reading of A and B)."""
+
+    architecture = "abstract-pair"
+
+    @property
+    def device(self) -> torch.device:
+        return next(self.parameters()).device
+
+    def embed(self, input_ids: torch.Tensor) -> torch.Tensor:
+        """Word embeddings [B, T, d] of ids [B, T]."""
+        raise NotImplementedError
+
+    def compare(self, emb_a: torch.Tensor, attn_a: torch.Tensor, emb_b: torch.Tensor,
+                attn_b: torch.Tensor) -> torch.Tensor:
+        """Logits [B, C] from (masked) embeddings of A [B, Ta, d] and B [B, Tb, d] and their real positions."""
+        raise NotImplementedError
+
+    def forward_pair(self, a: EncodedBatch, b: EncodedBatch, keep_a: torch.Tensor | None = None,
+                     keep_b: torch.Tensor | None = None) -> torch.Tensor:
+        """Logits [N, C] of the pairs (a[i], b[i]), each embedding scaled by its position's keep factor.
+
+        Args:
+            a, b: encoded texts on this model's device, B rows each (or one row, broadcast to N).
+            keep_a, keep_b: [N, Ta] / [N, Tb] keep factors per position, or None (keep all).
+        """
+        emb_a, emb_b = self.embed(a.input_ids), self.embed(b.input_ids)
+        if keep_a is not None:
+            emb_a = emb_a * keep_a.unsqueeze(-1).to(emb_a.dtype)
+        if keep_b is not None:
+            emb_b = emb_b * keep_b.unsqueeze(-1).to(emb_b.dtype)
+        rows = max(emb_a.shape[0], emb_b.shape[0])
+        attn_a = a.attention_mask.expand(rows, -1) if a.attention_mask.shape[0] == 1 else a.attention_mask
+        attn_b = b.attention_mask.expand(rows, -1) if b.attention_mask.shape[0] == 1 else b.attention_mask
+        return self.compare(emb_a.expand(rows, -1, -1), attn_a.bool(), emb_b.expand(rows, -1, -1), attn_b.bool())
+
+    def frozen_parameter_names(self) -> list[str]:
+        """Parameters rebuilt from a pretrained package instead of being stored."""
+        return []
+
+    def fingerprinted_parameter_names(self) -> list[str]:
+        """Frozen parameters whose sha256 is checked at load time (default: all frozen ones)."""
+        return self.frozen_parameter_names()
+
+
+@dataclass
+class LoadedPairModel:
+    """A pair classifier with its tokenizer and checkpoint config (what pair explainers and pages use).
+
+    Attributes:
+        name: registry name, or "" for an unsaved model.
+        model: the network, in eval mode.
+        tokenizer: a :class:`WordTokenizer` or :class:`WordPieceTokenizer`, applied to each text alone.
+        config: the checkpoint config (``pair`` is True).
+    """
+
+    name: str
+    model: PairClassifier
+    tokenizer: Any
+    config: dict[str, Any] = field(default_factory=dict)
+
+    pair = True
+
+    @property
+    def label_names(self) -> list[str]:
+        return list(self.config["label_names"])
+
+    @property
+    def device(self) -> torch.device:
+        return self.model.device
+
+    def encode_words(self, words_a: Sequence[Sequence[str]], words_b: Sequence[Sequence[str]]
+                     ) -> tuple[EncodedBatch, EncodedBatch]:
+        """Encode already split words of the first and second texts (moved to the model's device)."""
+        return (self.tokenizer.encode_words(words_a).to(self.device),
+                self.tokenizer.encode_words(words_b).to(self.device))
+
+    def encode(self, texts_a: Sequence[str], texts_b: Sequence[str]) -> tuple[EncodedBatch, EncodedBatch]:
+        """Encode raw text pairs (cleaned and split with :func:`split_words`)."""
+        return self.encode_words([split_words(t) for t in texts_a], [split_words(t) for t in texts_b])
+
+    @torch.no_grad()
+    def predict_words(self, pairs: Sequence[tuple[Sequence[str], Sequence[str]]], batch_size: int = 256) -> np.ndarray:
+        """Class probabilities [N, C] (float64) for N (words of A, words of B) pairs; empty texts are allowed."""
+        self.model.eval()
+        chunks = []
+        for start in range(0, len(pairs), batch_size):
+            part = pairs[start: start + batch_size]
+            a, b = self.encode_words([p[0] for p in part], [p[1] for p in part])
+            chunks.append(torch.softmax(self.model.forward_pair(a, b).float(), -1).cpu().numpy())
+        return np.concatenate(chunks).astype(np.float64) if chunks else np.zeros((0, len(self.label_names)))
+
+    def predict_proba(self, texts_a: Sequence[str], texts_b: Sequence[str], batch_size: int = 256) -> np.ndarray:
+        """Class probabilities [N, C] for raw text pairs."""
+        if len(texts_a) != len(texts_b):
+            raise ValueError(f"got {len(texts_a)} first texts but {len(texts_b)} second texts")
+        return self.predict_words([(split_words(a), split_words(b)) for a, b in zip(texts_a, texts_b)], batch_size)
+
+    def position_keep(self, a: EncodedBatch, b: EncodedBatch, keep: torch.Tensor
+                      ) -> tuple[torch.Tensor, torch.Tensor]:
+        """Word-level keep [N, n_a + n_b] of one pair -> position-level keep_a [N, Ta], keep_b [N, Tb].
+
+        Every piece of a word gets the word's factor; special tokens and padding get 1.
+        """
+        n_a = len(a.words[0])
+
+        def spread(word_ids: torch.Tensor, offset: int) -> torch.Tensor:
+            index = (word_ids + offset).clamp(min=0)
+            gathered = keep[:, index] if keep.shape[1] else keep.new_ones(keep.shape[0], word_ids.shape[0])
+            return torch.where(word_ids >= 0, gathered, torch.ones_like(gathered))
+
+        return spread(a.word_ids[0], 0), spread(b.word_ids[0], n_a)
+
+    def word_keep_logits(self, a: EncodedBatch, b: EncodedBatch, keep: torch.Tensor) -> torch.Tensor:
+        """Logits [N, C] of one pair (``a``, ``b`` one row each) under N word-level keep vectors [N, n_a + n_b]."""
+        keep_a, keep_b = self.position_keep(a, b, keep.to(self.device))
+        return self.model.forward_pair(a, b, keep_a, keep_b)
+
+
+def is_pair_model(model: Any) -> bool:
+    """True for a :class:`LoadedPairModel` (or any loaded model whose config says ``pair``)."""
+    return bool(getattr(model, "pair", False) or getattr(model, "config", {}).get("pair", False))
+
+
+# ---------------------------------------------------------------------------------------------- build, save, load
+
+def build_pair_classifier(architecture: str, model_config: dict[str, Any], num_classes: int) -> PairClassifier:
+    """A freshly initialised pair classifier (frozen pretrained parts loaded) for ``model_config``."""
+    if architecture == "dattn":
+        from core.models.dattn import DecomposableAttention
+
+        table, _ = pretrained.glove_table(model_config["vocab"], seed=int(model_config["embedding_seed"]))
+        return DecomposableAttention(table, num_classes, hidden_dim=int(model_config["hidden_dim"]),
+                                     dropout=float(model_config["dropout"]))
+    if architecture == "minilm-sim":
+        from core.models.factory import _build_encoder
+        from core.models.minilm_sim import CosineSimilarityClassifier
+
+        return CosineSimilarityClassifier(_build_encoder(model_config["encoder"]))
+    raise ValueError(f"unknown pair architecture {architecture!r}; choose one of {', '.join(PAIR_ARCHITECTURES)}")
+
+
+def build_pair_tokenizer(architecture: str, model_config: dict[str, Any]):
+    """The tokenizer (applied to each text alone) that ``model_config`` describes."""
+    if architecture == "minilm-sim":
+        spec = model_config["encoder"]
+        directory = pretrained.minilm_dir() if spec == "packaged" else spec.get("tokenizer_dir", pretrained.minilm_dir())
+        return WordPieceTokenizer.from_directory(directory, max_len=int(model_config["max_len"]))
+    return WordTokenizer(Vocab(model_config["vocab"]), max_len=int(model_config["max_len"]), min_len=1)
+
+
+def bundle_pair(model: PairClassifier, config: dict[str, Any], name: str = "") -> LoadedPairModel:
+    """Wrap a built or trained pair ``model`` with the tokenizer its config describes."""
+    return LoadedPairModel(name, model.eval(), build_pair_tokenizer(config["architecture"], config["model_config"]),
+                           {**config, "pair": True})
+
+
+def _fingerprints(model: PairClassifier) -> dict[str, str]:
+    params = dict(model.named_parameters())
+    return {key: pretrained.tensor_fingerprint(params[key]) for key in model.fingerprinted_parameter_names()}
+
+
+def save_pair_model(loaded: LoadedPairModel, directory: str | Path, half_precision: bool = False) -> Path:
+    """Save a pair model as a checkpoint directory (frozen pretrained parts are not stored)."""
+    frozen = set(loaded.model.frozen_parameter_names())
+    state = {k: v for k, v in loaded.model.state_dict().items() if k not in frozen}
+    config = {**loaded.config, "pair": True, "frozen_fingerprints": _fingerprints(loaded.model)}
+    return checkpoints.save_checkpoint(directory, state, config, half_precision=half_precision)
+
+
+def load_pair_checkpoint(path: Path, config: dict[str, Any], device: str | None = None) -> LoadedPairModel:
+    """Load the pair checkpoint at ``path`` (``config`` already read); see :func:`core.models.load_model`.
+
+    Raises:
+        CheckpointError: weights missing, corrupt, not matching the config, or the rebuilt
+            pretrained parts differ from those the model was made with.
+    """
+    state = checkpoints.read_weights(path, config)
+    model = build_pair_classifier(config["architecture"], config["model_config"], len(config["label_names"]))
+    stored = config.get("frozen_fingerprints", {})
+    for key, fingerprint in _fingerprints(model).items():
+        if stored.get(key) != fingerprint:
+            raise CheckpointError(f"{path / checkpoints.CONFIG_FILE}: the rebuilt pretrained parameter {key} differs "
+                                  "from the one this model was made with (another GloVe or MiniLM package?)")
+    expected = set(model.state_dict()) - set(model.frozen_parameter_names())
+    if set(state) != expected:
+        missing, extra = sorted(expected - set(state)), sorted(set(state) - expected)
+        raise CheckpointError(f"{path / checkpoints.WEIGHTS_FILE}: weights do not match the config's model "
+                              f"(missing: {missing[:5]}, unexpected: {extra[:5]})")
+    model.load_state_dict(state, strict=False)
+    return bundle_pair(model.to(pick_device(device if isinstance(device, str) or device is None else str(device))),
+                       config, name=path.name)

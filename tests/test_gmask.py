@@ -1,0 +1,162 @@
+"""GMASK / IMASK: eq. 8 by hand, the Z regulariser on a toy run, and the decisive words of a hand-built pair model."""
+
+import math
+
+import pytest
+import torch
+
+from core.explain.base import ExplainError
+from core.explain.gmask import (GMaskExplainer, IMaskExplainer, entropy, fit_group_masks, gmask_loss,
+                                select_top_words, weighted_attributions, z_entropy)
+from core.explain.pair_perturbation import PairLime, PairShapley, PairZeroErasure
+from core.explain.pair_registry import explain_pair
+from tests.pair_toy import TEXT_A, TEXT_B, toy_pair_model
+
+FAST = {"steps": 60, "n_samples": 48}
+
+
+@pytest.fixture(scope="module")
+def toy():
+    return toy_pair_model()
+
+
+def test_weighted_attribution_equals_the_hand_computation():
+    phi = torch.tensor([[0.5, 0.5], [0.9, 0.1], [0.2, 0.8]])
+    psi = torch.tensor([0.7, 0.3])
+    # theta_j = sum_i phi_j(i) psi(i)
+    expected = [0.5 * 0.7 + 0.5 * 0.3, 0.9 * 0.7 + 0.1 * 0.3, 0.2 * 0.7 + 0.8 * 0.3]
+    assert weighted_attributions(phi, psi).tolist() == pytest.approx(expected)
+
+
+def test_z_entropy_and_loss_by_hand():
+    phi = torch.tensor([[1.0, 0.0], [0.0, 1.0], [1.0, 0.0], [1.0, 0.0]])
+    sides = torch.tensor([0, 0, 1, 1])
+    # A's words: mean (0.5, 0.5) -> ln 2; B's words: (1, 0) -> 0
+    assert float(z_entropy(phi, sides)) == pytest.approx(math.log(2))
+    psi = torch.tensor([0.25, 0.75])
+    h_g = -(0.25 * math.log(0.25) + 0.75 * math.log(0.75))
+    loss = gmask_loss(torch.tensor(0.3), phi, psi, sides, gamma1=10, gamma2=1)
+    assert float(loss) == pytest.approx(0.3 - 10 * math.log(2) + h_g, rel=1e-5)
+    assert float(entropy(torch.tensor([0.5, 0.5]))) == pytest.approx(math.log(2))
+
+
+def test_z_regulariser_spreads_each_sentences_words_across_groups(toy):
+    a, b = toy.encode([TEXT_A], [TEXT_B])
+    n_a, n = 6, 12
+    sides = torch.tensor([0] * n_a + [1] * (n - n_a))
+    start = torch.zeros(n, 3)
+    start[:, 0] = 4.0  # every word starts almost surely in group 0: low H(Z_U) + H(Z_L)
+
+    def logits(keep):
+        return toy.word_keep_logits(a, b, keep)
+
+    fit = fit_group_masks(logits, sides, 3, target=1, steps=40, n_samples=16, z_logits=start, seed=0)
+    first, last = fit.history[0]["z_entropy"], fit.history[-1]["z_entropy"]
+    assert last > first + 0.5, (first, last)
+    assert last <= 2 * math.log(3) + 1e-6
+
+
+def test_gmask_ranks_the_one_decisive_word_of_each_text_first(toy):
+    explanation = GMaskExplainer(toy, seed=0, **FAST).explain(TEXT_A, TEXT_B)
+    assert explanation.predicted == 1 and explanation.n_words_a == 6
+    top_two = {explanation.words[i] for i in explanation.ranking()[:2]}
+    assert top_two == {"cat", "dog"}
+    assert not explanation.signed and all(0 <= s <= 1 for s in explanation.scores)
+    top_group = explanation.groups[0]
+    members = {m["word"]: m["prob"] for m in top_group["words"]}
+    assert members["cat"] > 0.5 and members["dog"] > 0.5  # the two correlated words share the top group
+    assert top_group["importance"] == max(g["importance"] for g in explanation.groups)
+    assert explanation.details["n_groups"] == min(sum(1 for j in explanation.details["selected"] if j < 6),
+                                                  sum(1 for j in explanation.details["selected"] if j >= 6))
+
+
+def test_gmask_is_seeded(toy):
+    first = GMaskExplainer(toy, seed=3, steps=10, n_samples=8).explain(TEXT_A, TEXT_B)
+    again = GMaskExplainer(toy, seed=3, steps=10, n_samples=8).explain(TEXT_A, TEXT_B)
+    assert first.scores == again.scores and first.seed == 3
+
+
+def test_imask_ranks_the_decisive_words_first(toy):
+    explanation = IMaskExplainer(toy, seed=0, **FAST).explain(TEXT_A, TEXT_B)
+    assert {explanation.words[i] for i in explanation.ranking()[:2]} == {"cat", "dog"}
+
+
+def test_top_word_selection_takes_one_word_from_each_text():
+    keep = torch.tensor([0.9, 0.8, 0.7, 0.1, 0.2])  # A = first 3 words, B = last 2
+    assert select_top_words(keep, 3, 2) == [0, 4]
+    assert select_top_words(keep, 3, 4) == [0, 1, 2, 4]
+
+
+def test_zero_erasure_on_pairs_by_hand(toy):
+    explanation = PairZeroErasure(toy).explain(TEXT_A, TEXT_B)
+    woe = 12 / math.log(2)  # log2 odds(sigmoid(6)) - log2 odds(sigmoid(-6))
+    expected = [woe if w in ("cat", "dog") else 0.0 for w in explanation.words]
+    assert explanation.scores == pytest.approx(expected, abs=1e-4)
+
+
+@pytest.mark.parametrize("cls", [PairLime, PairShapley])
+def test_lime_and_shapley_rank_the_decisive_words_first(toy, cls):
+    explanation = cls(toy, n_samples=60 if cls is PairLime else 5).explain(TEXT_A, TEXT_B)
+    assert {explanation.words[i] for i in explanation.ranking()[:2]} == {"cat", "dog"}
+
+
+def test_pair_inputs_are_checked(toy):
+    with pytest.raises(ExplainError, match="second text is empty"):
+        PairZeroErasure(toy).explain(TEXT_A, "  ")
+    with pytest.raises(ExplainError, match="first text has no words"):
+        PairZeroErasure(toy).explain("?!", TEXT_B)
+    with pytest.raises(ExplainError, match="vocabulary"):
+        PairZeroErasure(toy).explain("zzqx qqxz", TEXT_B)
+    run = explain_pair(toy, TEXT_A, TEXT_A, methods=["zero"])
+    assert run.explanations[0].n_words_a == 6
+
+
+def test_pair_and_single_text_explainers_reject_each_other(toy):
+    from core.explain import explain
+    from tests.test_explain import SumClassifier, VALUES
+    from core.data.tokenizers import Vocab, WordTokenizer
+    from core.models.factory import LoadedModel
+
+    with pytest.raises(ExplainError, match="sentence-pair model"):
+        explain(toy, TEXT_A, methods=["zero"])
+    single = LoadedModel("hand", SumClassifier().eval(), WordTokenizer(Vocab(list(VALUES)), max_len=10),
+                         {"label_names": ["n", "p"], "architecture": "cnn", "mask_config": {"kind": "none"}})
+    with pytest.raises(ExplainError, match="reads one text"):
+        explain_pair(single, "good", "bad", methods=["gmask"])
+
+
+def test_pair_metrics_delete_words_from_either_text(toy):
+    from core.metrics.faithfulness import aopc, degradation
+    from core.metrics.pairs import pair_examples, pair_scorer
+
+    explanation = PairZeroErasure(toy).explain(TEXT_A, TEXT_B)
+    examples = pair_examples([explanation.to_dict()])
+    assert [examples[0][0][i] for i in examples[0][1][:2]] == [("a", "cat"), ("b", "dog")]
+    drop = 1 / (1 + math.exp(-6)) - 1 / (1 + math.exp(6))
+    result = aopc(pair_scorer(toy), examples, k_max=2)
+    assert result.per_k == pytest.approx([drop, drop]) and result.value == pytest.approx(2 * drop / 3)
+    # MoRF drops to the floor as soon as cat goes; LeRF keeps p until cat or dog is among the removed words
+    assert degradation(pair_scorer(toy), examples).score > 0.5
+
+
+def test_core_evaluate_accepts_a_pair_model(masklens_home):
+    from core.evaluation.runner import evaluate
+
+    records = evaluate("dattn-trec6-answer-type-pairs", explainers=["gmask", "zero", "vmask"],
+                       metrics=["aopc", "posthoc", "degradation", "auc_rep"], n=3, device="cpu", progress=False,
+                       params={"gmask": {"steps": 10, "n_samples": 8}})
+    by_name = {r["explainer"]: r for r in records}
+    assert by_name["vmask"]["skipped"] and by_name["zero"]["n"] == 3
+    assert set(by_name["gmask"]["metrics"]) == {"aopc", "posthoc", "degradation"}
+    assert -1 <= by_name["zero"]["metrics"]["aopc"]["value"] <= 1
+    again = evaluate("dattn-trec6-answer-type-pairs", explainers=["zero"], metrics=["aopc"], n=3, device="cpu",
+                     progress=False)
+    assert again[0]["explained"] == 0  # served from the store
+
+
+def test_evaluate_arguments_accept_pair_explainer_names():
+    from core.evaluation.runner import check_arguments
+
+    assert check_arguments(["gmask", "imask", "zero"], ["aopc"], 3)[0] == ["gmask", "imask", "zero"]
+    with pytest.raises(ValueError, match="unknown explainer"):
+        check_arguments(["gmasq"], ["aopc"], 3)

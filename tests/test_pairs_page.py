@@ -1,0 +1,63 @@
+"""The Sentence pairs page under AppTest: default pair with GMASK groups, exports, and bad input messages."""
+
+from __future__ import annotations
+
+import re
+
+import pytest
+from streamlit.testing.v1 import AppTest
+
+from tests.test_app import APP
+
+TIMEOUT = 180
+
+
+@pytest.fixture
+def pairs_page(masklens_home):
+    at = AppTest.from_file(APP, default_timeout=TIMEOUT).run()
+    return at.switch_page("pages/sentence_pairs.py").run()
+
+
+def html_of(at: AppTest) -> str:
+    return "".join(element.proto.body for element in at.get("html"))
+
+
+def set_texts(at: AppTest, text_a: str, text_b: str) -> AppTest:
+    at.text_area(key="pair_text_a").input(text_a)
+    at.text_area(key="pair_text_b").input(text_b)
+    return at.run()
+
+
+def test_default_pair_shows_chips_in_two_hues_groups_probabilities_and_exports(pairs_page):
+    at = pairs_page
+    assert not at.exception, [e.value for e in at.exception]
+    assert not at.error, [e.value for e in at.error]
+    body = html_of(at)
+    methods = re.findall(r'class="ml-prow" data-method="(\w+)" data-side="(\w)"', body)
+    assert methods == [("gmask", "a"), ("gmask", "b"), ("imask", "a"), ("imask", "b"), ("zero", "a"), ("zero", "b")]
+    assert "rgba(231,41,138" in body and "rgba(31,119,180" in body   # pink A, blue B
+    assert "<svg" in body and "data-importance" in body                # GMASK's groups
+    assert any(m.value.startswith("**Prediction:**") for m in at.markdown)
+    assert len(at.get("download_button")) == 3
+
+
+@pytest.mark.parametrize("text_a, text_b, message", [
+    ("", "who painted the mona lisa ?", "first text is empty"),
+    ("who wrote hamlet ?", "   ", "second text is empty"),
+    ("!!! ???", "who wrote hamlet ?", "first text has no words"),
+])
+def test_bad_input_gives_a_clear_message(pairs_page, text_a, text_b, message):
+    at = set_texts(pairs_page, text_a, text_b)
+    assert not at.exception and not at.error, [e.value for e in at.error]
+    assert any(message in w.value for w in at.warning), [w.value for w in at.warning]
+    assert "ml-prow" not in html_of(at)
+
+
+def test_identical_and_very_long_texts_are_explained_with_a_note(pairs_page):
+    at = set_texts(pairs_page, "who wrote hamlet ?", "who wrote hamlet ?")
+    assert not at.exception and not at.error
+    assert any("identical" in i.value for i in at.info), [i.value for i in at.info]
+    at = set_texts(at, "what is the longest river in the world ? " * 10, "how long is the nile ?")
+    assert not at.exception and not at.error
+    assert any("reads only the first 40" in i.value for i in at.info), [i.value for i in at.info]
+    assert "ml-prow" in html_of(at)
