@@ -50,12 +50,6 @@ def guarded(what: str = "This page failed") -> Iterator[None]:
             st.text(error_details(err, with_traceback=bool(os.environ.get("MASKLENS_DEBUG"))))
 
 
-def coming_soon(title: str, description: str) -> None:
-    """Header and an ``st.info`` for a page whose tools are not built yet."""
-    st.title(title)
-    st.info(f"{description} This page is coming soon.")
-
-
 @st.cache_data(ttl=30, show_spinner=False)
 def _cached_models(user_models_dir: str) -> tuple[list[dict], list[str]]:
     from core.registry import list_models

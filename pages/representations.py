@@ -11,8 +11,8 @@ import streamlit as st
 
 from pages.common import guarded, registry_listing
 
-DEFAULT_LEFT = "cnn-base-movie-snippets"
-DEFAULT_RIGHT = "cnn-vmask-movie-snippets"
+DEFAULT_LEFT = "lstm-att-movie-snippets"  # the VAT paper's Figure 3 pair
+DEFAULT_RIGHT = "lstm-vat-movie-snippets"
 DEFAULT_N = 300  # t-SNE of 300 points takes ~1 s on a CPU core; up to 1000 on request
 NUMBER_COLUMNS = ["intra", "inter", "ratio", "silhouette"]
 

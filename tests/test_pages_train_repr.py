@@ -30,12 +30,12 @@ def test_representations_page_compares_two_shipped_models(masklens_home):
     at = page(REPR_PAGE, repr_n=100, repr_perplexity=10.0)
     ok(at)
     assert at.title[0].value == "Sentence representations"
-    assert at.selectbox(key="repr_left").value == "cnn-base-movie-snippets"
-    assert at.selectbox(key="repr_right").value == "cnn-vmask-movie-snippets"
+    assert at.selectbox(key="repr_left").value == "lstm-att-movie-snippets"
+    assert at.selectbox(key="repr_right").value == "lstm-vat-movie-snippets"
     assert len(at.get("plotly_chart")) == 2
     table = at.dataframe[0].value
-    assert list(table["model"]) == ["cnn-base-movie-snippets", "cnn-vmask-movie-snippets"]
-    assert list(table["n"]) == [100, 100] and list(table["dim"]) == [300, 300]
+    assert list(table["model"]) == ["lstm-att-movie-snippets", "lstm-vat-movie-snippets"]
+    assert list(table["n"]) == [100, 100] and list(table["dim"]) == [150, 150]
     assert ((table["silhouette"] >= -1) & (table["silhouette"] <= 1)).all() and (table["inter"] > 0).all()
     captions = [c.value for c in at.caption]
     assert sum("silhouette" in c and "100 test examples" in c for c in captions) == 2

@@ -172,8 +172,13 @@ class Explainer:
         return [self.explain(text, target) for text, target in zip(texts, targets)]
 
     def _check_target(self, target: int) -> int:
-        n_classes = len(self.model.label_names)
-        if not isinstance(target, (int, np.integer)) or not 0 <= target < n_classes:
-            raise ExplainError(f"target must be a class index in 0..{n_classes - 1} "
-                               f"({', '.join(self.model.label_names)}), got {target!r}")
-        return int(target)
+        return check_target(target, self.model.label_names)
+
+
+def check_target(target: Any, label_names: Sequence[str]) -> int:
+    """``target`` as an int class index, or :class:`ExplainError` naming the valid classes."""
+    n_classes = len(label_names)
+    if not isinstance(target, (int, np.integer)) or not 0 <= target < n_classes:
+        raise ExplainError(f"target must be a class index in 0..{n_classes - 1} "
+                           f"({', '.join(label_names)}), got {target!r}")
+    return int(target)

@@ -14,12 +14,11 @@ import time
 from dataclasses import dataclass, field
 from typing import Any
 
-import numpy as np
 import torch
 
 from core.data.text import split_words
 from core.data.tokenizers import EncodedBatch
-from core.explain.base import ExplainError, Explanation
+from core.explain.base import ExplainError, Explanation, check_target
 from core.models.pair import LoadedPairModel, is_pair_model
 
 DEFAULT_BATCH_SIZE = {"minilm-sim": 32}
@@ -169,8 +168,4 @@ class PairExplainer:
             text_b=text_b, n_words_a=len(a.words[0]), groups=groups)
 
     def _check_target(self, target: int) -> int:
-        n_classes = len(self.model.label_names)
-        if not isinstance(target, (int, np.integer)) or not 0 <= target < n_classes:
-            raise ExplainError(f"target must be a class index in 0..{n_classes - 1} "
-                               f"({', '.join(self.model.label_names)}), got {target!r}")
-        return int(target)
+        return check_target(target, self.model.label_names)

@@ -162,9 +162,10 @@ def bundle(model: MaskedTextClassifier, config: dict[str, Any], name: str = "") 
 
 
 def frozen_fingerprints(model: MaskedTextClassifier) -> dict[str, str]:
-    """sha256 of each frozen (rebuilt, not stored) parameter."""
+    """sha256 of each frozen (rebuilt, not stored) parameter, or of the subset a pair model names."""
     params = dict(model.named_parameters())
-    return {key: pretrained.tensor_fingerprint(params[key]) for key in model.frozen_parameter_names()}
+    names = getattr(model, "fingerprinted_parameter_names", model.frozen_parameter_names)()
+    return {key: pretrained.tensor_fingerprint(params[key]) for key in names}
 
 
 def save_model(loaded: LoadedModel, directory: str | Path, half_precision: bool = False) -> Path:
@@ -206,22 +207,31 @@ def load_model(name_or_path: str | Path, device: str | torch.device | None = Non
         from core.models.pair import load_pair_checkpoint
 
         return load_pair_checkpoint(path, config, device)
-    state = checkpoints.read_weights(path, config)
     model = build_classifier(config["architecture"], config["model_config"], config.get("mask_config", {}),
                              len(config["label_names"]))
+    restore_weights(model, config, path)
+    return bundle(model.to(pick_device(device if isinstance(device, str) or device is None else str(device))),
+                  config, name=path.name)
+
+
+def restore_weights(model: torch.nn.Module, config: dict[str, Any], path: Path) -> None:
+    """Load the checkpoint weights at ``path`` into a freshly built ``model`` (frozen parts checked, not stored).
+
+    Raises:
+        CheckpointError: weights missing, corrupt or not matching the model, or a rebuilt
+            pretrained part differs from the one the model was made with.
+    """
+    state = checkpoints.read_weights(path, config)
     _check_frozen(model, config, path)
-    frozen = set(model.frozen_parameter_names())
-    expected = set(model.state_dict()) - frozen
+    expected = set(model.state_dict()) - set(model.frozen_parameter_names())
     if set(state) != expected:
         missing, extra = sorted(expected - set(state)), sorted(set(state) - expected)
         raise CheckpointError(f"{path / checkpoints.WEIGHTS_FILE}: weights do not match the config's model "
                               f"(missing: {missing[:5]}, unexpected: {extra[:5]})")
     model.load_state_dict(state, strict=False)
-    return bundle(model.to(pick_device(device if isinstance(device, str) or device is None else str(device))),
-                  config, name=path.name)
 
 
-def _check_frozen(model: MaskedTextClassifier, config: dict[str, Any], path: Path) -> None:
+def _check_frozen(model: torch.nn.Module, config: dict[str, Any], path: Path) -> None:
     stored = config.get("frozen_fingerprints", {})
     for key, fingerprint in frozen_fingerprints(model).items():
         if stored.get(key) != fingerprint:

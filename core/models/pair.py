@@ -21,7 +21,7 @@ matrix [N, n_a + n_b] to the positions (all pieces of a word together;
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any, Sequence
 
@@ -29,8 +29,6 @@ import numpy as np
 import torch
 from torch import nn
 
-from core import checkpoints
-from core.checkpoints import CheckpointError
 from core.data import pretrained
 from core.data.text import split_words
 from core.data.tokenizers import EncodedBatch, Vocab, WordPieceTokenizer, WordTokenizer
@@ -196,17 +194,11 @@ def bundle_pair(model: PairClassifier, config: dict[str, Any], name: str = "") -
                            {**config, "pair": True})
 
 
-def _fingerprints(model: PairClassifier) -> dict[str, str]:
-    params = dict(model.named_parameters())
-    return {key: pretrained.tensor_fingerprint(params[key]) for key in model.fingerprinted_parameter_names()}
-
-
 def save_pair_model(loaded: LoadedPairModel, directory: str | Path, half_precision: bool = False) -> Path:
     """Save a pair model as a checkpoint directory (frozen pretrained parts are not stored)."""
-    frozen = set(loaded.model.frozen_parameter_names())
-    state = {k: v for k, v in loaded.model.state_dict().items() if k not in frozen}
-    config = {**loaded.config, "pair": True, "frozen_fingerprints": _fingerprints(loaded.model)}
-    return checkpoints.save_checkpoint(directory, state, config, half_precision=half_precision)
+    from core.models.factory import save_model
+
+    return save_model(replace(loaded, config={**loaded.config, "pair": True}), directory, half_precision)
 
 
 def load_pair_checkpoint(path: Path, config: dict[str, Any], device: str | None = None) -> LoadedPairModel:
@@ -216,18 +208,9 @@ def load_pair_checkpoint(path: Path, config: dict[str, Any], device: str | None 
         CheckpointError: weights missing, corrupt, not matching the config, or the rebuilt
             pretrained parts differ from those the model was made with.
     """
-    state = checkpoints.read_weights(path, config)
+    from core.models.factory import restore_weights
+
     model = build_pair_classifier(config["architecture"], config["model_config"], len(config["label_names"]))
-    stored = config.get("frozen_fingerprints", {})
-    for key, fingerprint in _fingerprints(model).items():
-        if stored.get(key) != fingerprint:
-            raise CheckpointError(f"{path / checkpoints.CONFIG_FILE}: the rebuilt pretrained parameter {key} differs "
-                                  "from the one this model was made with (another GloVe or MiniLM package?)")
-    expected = set(model.state_dict()) - set(model.frozen_parameter_names())
-    if set(state) != expected:
-        missing, extra = sorted(expected - set(state)), sorted(set(state) - expected)
-        raise CheckpointError(f"{path / checkpoints.WEIGHTS_FILE}: weights do not match the config's model "
-                              f"(missing: {missing[:5]}, unexpected: {extra[:5]})")
-    model.load_state_dict(state, strict=False)
+    restore_weights(model, config, path)
     return bundle_pair(model.to(pick_device(device if isinstance(device, str) or device is None else str(device))),
                        config, name=path.name)
