@@ -35,9 +35,10 @@ def datasets_table() -> pd.DataFrame:
 st.title("MaskLens")
 st.markdown(
     "MaskLens explains the predictions of neural text classifiers. Besides post-hoc attribution, it trains "
-    "models with **learned word masks** (VMASK, IBA, L2X) that learn which words a prediction may rely on, "
-    "shows per-word importance for any input, ranks the words that matter across a whole dataset, and "
-    "**measures faithfulness**: how much a prediction changes when the words an explanation points at are removed."
+    "models with **learned word masks** (VMASK, IBA, L2X, E-VarM) or a **compressed attention** (VAT) that learn "
+    "which words a prediction may rely on, shows per-word importance for any input, ranks the words that matter "
+    "across a whole dataset, explains **sentence-pair** models with word groups (GMASK), and **measures "
+    "faithfulness**: how much a prediction changes when the words an explanation points at are removed."
 )
 
 with guarded("Could not list the models"):

@@ -164,3 +164,17 @@ def test_short_minilm_run_on_movie_snippets_beats_the_majority_class(method):
     result = train(TrainSettings(architecture="minilm", method=method, epochs=2, batch_size=16,
                                  minilm_trainable_layers=2), data=data, save=False, progress=False)
     assert result.metrics["test_accuracy"] > result.metrics["majority_test_accuracy"] + 0.05, result.metrics
+
+
+def test_train_cli_runs_evarm_and_the_gate_explains(masklens_home, capsys):
+    from core.train import main
+
+    argv = ["--model", "minilm", "--method", "evarm", "--max-train", "48", "--max-eval", "24", "--epochs", "1",
+            "--batch-size", "16", "--minilm-trainable-layers", "1", "--supcon-tau", "0.3", "--name", "cli-evarm",
+            "--no-progress", "--format", "json", "--device", "cpu"]
+    assert main(argv) == 0
+    config = load_model("cli-evarm").config
+    assert config["method"] == "evarm" and config["training"]["supcon_tau"] == 0.3
+    assert "contrastive_loss" in config["history"][0]
+    scores = get_explainer("evarm", load_model("cli-evarm")).explain("a fine , moving film").scores
+    assert len(scores) == 5 and all(0.0 <= s <= 1.0 for s in scores)
