@@ -12,7 +12,7 @@ import streamlit as st
 
 from pages.common import guarded, registry_listing
 
-MASK_METHODS = ("vmask", "iba", "l2x")
+MASK_METHODS = ("vmask", "iba", "l2x", "evarm", "evarm_mask")
 DEFAULT_MODEL = "cnn-vmask-movie-snippets"
 DEFAULT_COMPARE = "cnn-iba-movie-snippets"
 NONE = "(none)"
@@ -137,14 +137,15 @@ def show_scatter_and_table(name: str, record: dict, top_k_marked: int) -> None:
 def main() -> None:
     """Lay out the page."""
     st.title("Dataset-level word importance")
-    st.markdown("The global importance a mask model (VMASK, IBA, L2X) gives each word, averaged over the "
-                "training set: the VMASK paper's word clouds (Figure 3) and frequency plot (Figure 2).")
+    st.markdown("The global importance a mask model (VMASK, IBA, L2X, E-VarM) gives each word, averaged over the "
+                "training set: the VMASK paper's word clouds (Figure 3) and frequency plot (Figure 2). "
+                "E-VarM's gate reads the context, so its value is the mean over each word's training occurrences.")
     models, notes = mask_models()
     for note in notes:
         st.caption(note)
     if not models:
-        st.info("No mask model (VMASK, IBA or L2X) with a global importance is available. "
-                "Train one with method vmask, iba or l2x on the Train page.")
+        st.info("No mask model (VMASK, IBA, L2X or E-VarM) with a global importance is available. "
+                "Train one with method vmask, iba, l2x or evarm on the Train page.")
         return
     names = list(models)
     controls = st.columns(3)

@@ -10,7 +10,9 @@ import streamlit as st
 from pages.common import guarded, registry_listing
 
 METHODS = {"vmask": "VMASK mask E[q(R|x)]", "zero": "zero erasure", "unk": "[UNK] erasure",
-           "marginal": "input marginalization", "lime": "LIME", "shapley": "Shapley sampling"}
+           "marginal": "input marginalization", "lime": "LIME", "shapley": "Shapley sampling",
+           "attention": "attention weights (ATT/VAT)", "evarm": "E-VarM gate E[r|x]",
+           "global": "global word importance"}
 DEFAULT_METHODS = ["vmask", "zero", "marginal"]
 DEFAULT_MODEL = "cnn-vmask-movie-snippets"
 EXAMPLES = {

@@ -15,6 +15,7 @@ from pages.common import guarded, registry_listing
 
 DEFAULT_MODEL = "cnn-vmask-movie-snippets"
 DEFAULT_EXPLAINERS = ("vmask", "zero", "lime")
+PAIR_DEFAULT_EXPLAINERS = ("zero", "lime")  # GMASK/IMASK take seconds a pair
 METRIC_LABELS = {"aopc": "AOPC", "posthoc": "post-hoc accuracy", "degradation": "degradation (MoRF/LeRF)",
                  "auc_rep": "AUC_rep (MLM replacement)"}
 DELETION_LABELS = {"remove": "remove the word (papers)", "zero": "zero embedding", "unk": "unknown word",
@@ -22,24 +23,33 @@ DELETION_LABELS = {"remove": "remove the word (papers)", "zero": "zero embedding
 RESULTS_KEY = "faithfulness_results"
 
 
-def controls(models: list[str]) -> dict:
-    """The evaluation settings chosen in the page's widgets."""
+def controls(models: list[str], pair_models: set[str]) -> dict:
+    """The evaluation settings chosen in the page's widgets (pair models get the pair explainers and metrics)."""
+    from core.evaluation.pairs import PAIR_METRICS
     from core.evaluation.runner import METRICS
+    from core.explain.pair_registry import PAIR_EXPLAINERS
     from core.explain.registry import EXPLAINERS
 
     columns = st.columns([2, 3, 2])
     model = columns[0].selectbox("Model", models, index=models.index(DEFAULT_MODEL) if DEFAULT_MODEL in models else 0)
-    names = list(EXPLAINERS)
-    explainers = columns[1].multiselect("Explainers", names, default=[e for e in DEFAULT_EXPLAINERS if e in names],
+    pair = model in pair_models
+    names, defaults = (list(PAIR_EXPLAINERS), PAIR_DEFAULT_EXPLAINERS) if pair else (list(EXPLAINERS),
+                                                                                    DEFAULT_EXPLAINERS)
+    explainers = columns[1].multiselect("Explainers", names, default=[e for e in defaults if e in names],
+                                        key=f"explainers-{'pair' if pair else 'text'}",
                                         help="vmask and global need a mask model; marginal takes ~0.2 s a "
-                                             "sentence on a laptop CPU, lime ~0.05 s, the others milliseconds.")
-    metrics = columns[2].multiselect("Metrics", list(METRICS), default=list(METRICS),
+                                             "sentence on a laptop CPU, lime ~0.05 s, the others milliseconds; "
+                                             "for pairs GMASK ~2 s a pair with DAttn.")
+    metric_names = list(PAIR_METRICS if pair else METRICS)
+    metrics = columns[2].multiselect("Metrics", metric_names, default=metric_names,
+                                     key=f"metrics-{'pair' if pair else 'text'}",
                                      format_func=lambda m: METRIC_LABELS.get(m, m))
     row = st.columns(4)
-    n = row[0].number_input("Test sentences (n)", min_value=1, max_value=5000, value=100, step=50)
+    n = row[0].number_input("Test examples (n)", min_value=1, max_value=5000, value=100, step=50)
     seed = row[1].number_input("Seed", min_value=0, max_value=2**31 - 1, value=0, step=1)
-    operation = row[2].selectbox("Deletion (AOPC, degradation)", list(DELETION_LABELS),
-                                 format_func=DELETION_LABELS.get)
+    operation = row[2].selectbox("Deletion (AOPC, degradation)", ["remove"] if pair else list(DELETION_LABELS),
+                                 format_func=DELETION_LABELS.get, key=f"operation-{'pair' if pair else 'text'}",
+                                 help="Pair models: words are removed from either text.")
     aopc_k = row[3].number_input("AOPC K", min_value=1, max_value=50, value=10, step=1,
                                  help="The VMASK paper's Table 4 uses 5, GMASK 10.")
     return {"model": model, "explainers": tuple(explainers), "metrics": tuple(metrics), "n": int(n),
@@ -113,11 +123,11 @@ def main() -> None:
     records, problems = registry_listing()
     for problem in problems:
         st.caption(problem)
-    models = [r["name"] for r in records if not r.get("pair")]
+    models = [r["name"] for r in records]
     if not models:
-        st.info("No single-text model is available. Train one on the Train page.")
+        st.info("No model is available. Train one on the Train page.")
         return
-    settings = controls(models)
+    settings = controls(models, {r["name"] for r in records if r.get("pair")})
     if not settings["explainers"] or not settings["metrics"]:
         st.info("Choose at least one explainer and one metric.")
         return

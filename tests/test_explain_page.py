@@ -74,6 +74,21 @@ def test_second_model_is_shown_beside_and_skips_vmask_for_a_base_model(explain_p
     assert any("skipped" in c.value for c in at.caption)
 
 
+@pytest.mark.parametrize("model, methods, shown", [
+    ("lstm-vat-movie-snippets", ["vmask", "attention", "zero"], ["attention", "zero"]),
+    ("minilm-evarm-movie-snippets", ["evarm", "global", "attention"], ["evarm", "global"]),
+])
+def test_model_specific_explainers_are_offered_and_skipped_elsewhere(explain_page, model, methods, shown):
+    at = set_text(explain_page, "an unbearably slow and pretentious mess")
+    at.selectbox[1].select(model)
+    at.multiselect[0].set_value(methods)
+    at.run()
+    assert not at.exception, [e.value for e in at.exception]
+    assert not at.error, [e.value for e in at.error]
+    assert rows(at) == shown
+    assert any("skipped" in c.value for c in at.caption)
+
+
 @pytest.mark.e2e
 def test_typing_a_sentence_in_the_served_app_shows_three_rows(masklens_home, tmp_path, chromium_executable):
     from playwright.sync_api import sync_playwright

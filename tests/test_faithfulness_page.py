@@ -64,9 +64,10 @@ def _page(masklens_home) -> AppTest:
 
 def _set(at: AppTest, model: str, explainers: list[str], metrics: list[str], n: int) -> None:
     next(s for s in at.selectbox if s.label == "Model").set_value(model)
+    at.run()  # the explainer and metric choices depend on the model (pair or not)
     next(m for m in at.multiselect if m.label == "Explainers").set_value(explainers)
     next(m for m in at.multiselect if m.label == "Metrics").set_value(metrics)
-    next(n_ for n_ in at.number_input if n_.label.startswith("Test sentences")).set_value(n)
+    next(n_ for n_ in at.number_input if n_.label.startswith("Test examples")).set_value(n)
 
 
 def test_page_evaluates_draws_and_serves_the_store(masklens_home):
@@ -96,3 +97,19 @@ def test_page_reports_skipped_explainers_and_empty_choices(masklens_home):
     next(m for m in at.multiselect if m.label == "Explainers").set_value([])
     at.run()
     assert any("at least one explainer" in i.value for i in at.info)
+
+
+def test_page_evaluates_a_pair_model_with_pair_explainers(masklens_home):
+    at = _page(masklens_home)
+    next(s for s in at.selectbox if s.label == "Model").set_value("dattn-trec6-answer-type-pairs")
+    at.run()
+    assert next(m for m in at.multiselect if m.label == "Metrics").options == ["AOPC", "post-hoc accuracy",
+                                                                             "degradation (MoRF/LeRF)"]
+    assert "gmask" in next(m for m in at.multiselect if m.label == "Explainers").options
+    assert next(s for s in at.selectbox if s.label.startswith("Deletion")).options == ["remove the word (papers)"]
+    _set(at, "dattn-trec6-answer-type-pairs", ["zero", "lime"], ["aopc", "degradation"], 3)
+    at.button[0].click().run()
+    assert not at.exception and not at.error, [e.value for e in at.error]
+    records = at.session_state["faithfulness_results"]["records"]
+    assert [(r["explainer"], r["n"]) for r in records] == [("zero", 3), ("lime", 3)]
+    assert len(at.get("plotly_chart")) == 2

@@ -154,6 +154,18 @@ def test_core_evaluate_accepts_a_pair_model(masklens_home):
     assert again[0]["explained"] == 0  # served from the store
 
 
+
+def test_pair_evaluation_reports_progress_honours_aopc_k_and_rejects_other_deletions(masklens_home):
+    from core.evaluation.runner import evaluate
+
+    calls = []
+    records = evaluate("dattn-trec6-answer-type-pairs", explainers=["zero", "vmask"], metrics=["aopc"], n=3,
+                       device="cpu", progress=False, aopc_k=2, on_progress=lambda *call: calls.append(call))
+    assert [c[0] for c in calls] == [0, 1, 2, 3, 3] and calls[-1] == (3, 3, "zero: aopc")
+    assert records[0]["metrics"]["aopc"]["k_max"] == 2 and len(records[0]["metrics"]["aopc"]["per_k"]) == 2
+    with pytest.raises(ValueError, match="removal only"):
+        evaluate("dattn-trec6-answer-type-pairs", explainers=["zero"], metrics=["aopc"], n=3, operation="unk")
+
 def test_evaluate_arguments_accept_pair_explainer_names():
     from core.evaluation.runner import check_arguments
 

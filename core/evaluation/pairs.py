@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import time
 from pathlib import Path
-from typing import Any, Sequence
+from typing import Any, Callable, Sequence
 
 import numpy as np
 
@@ -43,10 +43,9 @@ def is_pair_checkpoint(name_or_path: str | Path) -> bool:
         return False
 
 
-def _metric(metric: str, scorer, examples) -> dict[str, Any]:
+def _metric(metric: str, scorer, examples, params: dict[str, Any]) -> dict[str, Any]:
     from core.metrics.faithfulness import aopc, degradation, posthoc_accuracy
 
-    params = METRIC_PARAMS[metric]
     if metric == "aopc":
         result = aopc(scorer, examples, k_max=params["k_max"])
         return {"value": result.value, "per_k": result.per_k, "k_max": result.k_max}
@@ -60,7 +59,9 @@ def _metric(metric: str, scorer, examples) -> dict[str, Any]:
 def evaluate_pairs(model_name: str, explainers: Sequence[str] = PAIR_DEFAULT_EXPLAINERS,
                    metrics: Sequence[str] = PAIR_METRICS, n: int = 500, seed: int = 0, device: str = "auto",
                    progress: bool = True, store: EvaluationStore | None = None,
-                   params: dict[str, dict[str, Any]] | None = None, data=None) -> list[dict[str, Any]]:
+                   params: dict[str, dict[str, Any]] | None = None, data=None, aopc_k: int = 10,
+                   operation: str = "remove",
+                   on_progress: Callable[[int, int, str], None] | None = None) -> list[dict[str, Any]]:
     """Explain ``n`` seeded test pairs with each pair explainer and compute the pair metrics.
 
     Args:
@@ -69,6 +70,13 @@ def evaluate_pairs(model_name: str, explainers: Sequence[str] = PAIR_DEFAULT_EXP
         metrics: among aopc, posthoc, degradation (``auc_rep`` is skipped for pairs).
         n, seed, device, progress, store, params: as :func:`core.evaluation.runner.evaluate`.
         data: a :class:`~core.data.pairs.PairDataset` to sample from (default: the model's dataset by name).
+        aopc_k: K of AOPC (>= 1).
+        operation: how AOPC and degradation delete a word; pairs support ``remove`` only.
+        on_progress: ``(done, total, stage)`` after each explained pair and before each metric,
+            as :func:`core.evaluation.runner.evaluate`.
+
+    Raises:
+        ValueError: bad ``n``, ``aopc_k`` or metric names, or an ``operation`` other than ``remove``.
 
     Returns:
         One record per explainer, as :func:`core.evaluation.runner.evaluate`.
@@ -84,6 +92,10 @@ def evaluate_pairs(model_name: str, explainers: Sequence[str] = PAIR_DEFAULT_EXP
 
     if not isinstance(n, (int, np.integer)) or isinstance(n, bool) or n < 1:
         raise ValueError(f"n must be a positive integer, got {n!r}")
+    if operation != "remove":
+        raise ValueError(f"sentence-pair models delete words by removal only (operation 'remove'), not {operation!r}")
+    if not isinstance(aopc_k, (int, np.integer)) or aopc_k < 1:
+        raise ValueError(f"aopc_k must be a positive integer, got {aopc_k!r}")
     unknown = [m for m in metrics if m not in PAIR_METRICS + ("auc_rep",)]
     if unknown:
         raise ValueError(f"unknown metric {', '.join(map(repr, unknown))}; for pairs choose from {', '.join(PAIR_METRICS)}")
@@ -94,8 +106,16 @@ def evaluate_pairs(model_name: str, explainers: Sequence[str] = PAIR_DEFAULT_EXP
     ids = sample_ids(list(test.ids), n, seed)
     pair_of = {i: (a, b) for i, a, b in zip(test.ids, test.texts_a, test.texts_b)}
     scorer, fingerprint = pair_scorer(model), model.config["weights_sha256"]
-    records = []
-    for name in dict.fromkeys(e.strip() for e in explainers if e.strip()):
+    records, names = [], list(dict.fromkeys(e.strip() for e in explainers if e.strip()))
+    total, done = sum(name in PAIR_EXPLAINERS for name in names) * len(ids), 0
+
+    def advance(count: int, stage: str) -> None:
+        nonlocal done
+        done += count
+        if on_progress is not None:
+            on_progress(done, total, stage)
+
+    for name in names:
         reason = None if name in PAIR_EXPLAINERS else f"{name} is not a sentence-pair explainer"
         key_params = {} if reason or PAIR_EXPLAINERS[name].deterministic else {"seed": int(seed)}
         key_params.update(params.get(name, {}))
@@ -107,6 +127,7 @@ def evaluate_pairs(model_name: str, explainers: Sequence[str] = PAIR_DEFAULT_EXP
         started = time.perf_counter()
         file = store.explanations(fingerprint, name, key_params, model_name=model.name)
         missing = [i for i in ids if not file.has(i)]
+        advance(len(ids) - len(missing), name)
         if missing:
             explainer = get_pair_explainer(name, model, **key_params)
             try:
@@ -116,6 +137,7 @@ def evaluate_pairs(model_name: str, explainers: Sequence[str] = PAIR_DEFAULT_EXP
                     except ExplainError as error:
                         file.add_error(example_id, str(error))
                     record["explained"] += 1
+                    advance(1, name)
                     if file.dirty >= 25:
                         file.flush()
             finally:
@@ -128,11 +150,13 @@ def evaluate_pairs(model_name: str, explainers: Sequence[str] = PAIR_DEFAULT_EXP
         for metric in metrics:
             if metric == "auc_rep" or not examples:
                 continue
+            advance(0, f"{name}: {metric}")
             metric_started = time.perf_counter()
-            key = store.metric_key(fingerprint, name, key_params, metric, METRIC_PARAMS[metric], used)
+            settings = {**METRIC_PARAMS[metric], "k_max": aopc_k} if metric == "aopc" else METRIC_PARAMS[metric]
+            key = store.metric_key(fingerprint, name, key_params, metric, settings, used)
             result = store.get_metric(key)
             if result is None:
-                result = _metric(metric, scorer, examples)
+                result = _metric(metric, scorer, examples, settings)
                 store.put_metric(key, result)
             record["metrics"][metric] = ({int(k): float(v) for k, v in result.items()} if metric == "posthoc"
                                          else result)

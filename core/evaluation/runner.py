@@ -189,7 +189,8 @@ def evaluate(model_name: str, explainers: Sequence[str] = EXPLAINER_NAMES, metri
     if is_pair_checkpoint(model_name):  # sentence-pair model: pair explainers and metrics (core.evaluation.pairs)
         pair_explainers = PAIR_DEFAULT_EXPLAINERS if list(explainers) == list(EXPLAINER_NAMES) else explainers
         return evaluate_pairs(model_name, pair_explainers, metrics, n=n, seed=seed, device=device,
-                              progress=progress, store=store, params=params)
+                              progress=progress, store=store, params=params, aopc_k=aopc_k, operation=operation,
+                              on_progress=on_progress)
     from tqdm.auto import tqdm
 
     from core.data.datasets import load_dataset
