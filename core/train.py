@@ -6,6 +6,8 @@ Example::
     python -m core.train --model lstm --method vat --vat-iterations 1
     python -m core.train --model minilm --method evarm --max-train 1000 --epochs 2
     python -m core.train --csv my.csv --model lstm --method base --device cuda
+    python -m core.train --model dattn --csv my_pairs.csv      # a sentence-pair model (text_a,text_b,label)
+    python -m core.train --model dattn --dataset trec6-answer-type-pairs
 """
 
 from __future__ import annotations
@@ -14,8 +16,10 @@ import argparse
 import json
 import sys
 from dataclasses import fields
+from pathlib import Path
 from typing import Sequence
 
+from core import paths
 from core.cli_common import run_cli
 from core.data.datasets import list_datasets, load_user_csv
 from core.models.factory import ARCHITECTURES
@@ -27,8 +31,10 @@ def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="python -m core.train", description=__doc__.split("\n")[0])
     source = parser.add_mutually_exclusive_group()
     source.add_argument("--dataset", default="movie-snippets", help=f"bundled dataset: {', '.join(list_datasets())}")
-    source.add_argument("--csv", help="your own CSV with columns text,label (split column optional)")
-    parser.add_argument("--model", dest="architecture", choices=ARCHITECTURES, default="cnn")
+    source.add_argument("--csv", help="your own CSV with columns text,label (split column optional); "
+                        "for --model dattn: text_a,text_b,label")
+    parser.add_argument("--model", dest="architecture", choices=(*ARCHITECTURES, "dattn"), default="cnn",
+                        help="dattn: the decomposable attention sentence-pair model (method base only)")
     parser.add_argument("--method", choices=METHODS, default="base")
     parser.add_argument("--epochs", type=int)
     parser.add_argument("--batch-size", type=int)
@@ -62,18 +68,50 @@ def build_parser() -> argparse.ArgumentParser:
 def main(argv: Sequence[str] | None = None) -> int:
     """Train as the arguments say; prints the metrics and the checkpoint path."""
     args = build_parser().parse_args(argv)
+    if args.architecture == "dattn":
+        return train_pair_model(args)
     names = {f.name for f in fields(TrainSettings)}
     settings = TrainSettings(**{k: v for k, v in vars(args).items() if k in names and v is not None})
     data = load_user_csv(args.csv) if args.csv else None
     result = train(settings, data=data, output_dir=args.output_dir, progress=not args.no_progress)
     summary = {"name": result.model.name, "path": str(result.path), "stopped_early": result.stopped_early,
                **result.metrics}
-    if args.format == "json":
+    print_summary(summary, args.format)
+    return 0
+
+
+def train_pair_model(args: argparse.Namespace) -> int:
+    """The ``--model dattn`` branch: DAttn on a pair CSV or the bundled pair task (method base only)."""
+    from core.data.pairs import PAIR_DATASETS, TREC_PAIRS, load_pair_csv, load_pair_dataset
+    from core.training.pairs import PairTrainSettings, train_dattn
+
+    if args.method != "base":
+        raise ValueError(f"--model dattn trains with method base only, not {args.method!r}")
+    if args.csv:
+        data = load_pair_csv(args.csv)
+    else:
+        dataset = TREC_PAIRS if args.dataset == "movie-snippets" else args.dataset  # the parser's one-text default
+        if dataset not in PAIR_DATASETS:
+            raise ValueError(f"--model dattn needs a pair dataset ({', '.join(PAIR_DATASETS)}) or --csv with "
+                             f"columns text_a,text_b,label; {dataset!r} has one text per example")
+        data = load_pair_dataset(dataset)
+    chosen = {"epochs": args.epochs, "batch_size": args.batch_size, "lr": args.lr, "seed": args.seed,
+              "device": args.device, "half_precision": args.half_precision,
+              "name": args.name or f"dattn-{data.name}"}
+    settings = PairTrainSettings(**{k: v for k, v in chosen.items() if v is not None})
+    model, metrics = train_dattn(data, settings, output_dir=args.output_dir)
+    path = Path(args.output_dir or paths.user_models_dir()) / settings.name
+    print_summary({"name": model.name, "path": str(path), **metrics}, args.format)
+    return 0
+
+
+def print_summary(summary: dict, output_format: str) -> None:
+    """Print a run's summary as JSON or as ``key: value`` lines."""
+    if output_format == "json":
         print(json.dumps(summary, indent=2))
     else:
         for key, value in summary.items():
             print(f"{key}: {value}")
-    return 0
 
 
 if __name__ == "__main__":

@@ -76,6 +76,22 @@ def test_dattn_trains_on_a_user_pair_csv_saves_lists_and_reloads(masklens_home):
     np.testing.assert_allclose(loaded.predict_proba(*texts), model.predict_proba(*texts), atol=2e-3)  # fp16
 
 
+
+def test_train_cli_trains_dattn_on_a_pair_csv(masklens_home, tmp_path, capsys):
+    from core.train import main
+
+    csv_path = tmp_path / "my_pairs.csv"
+    csv_path.write_bytes(_pair_csv(toy_pair_rows(80)).getvalue())
+    assert main(["--model", "dattn", "--csv", str(csv_path), "--epochs", "2", "--name", "cli-dattn",
+                 "--device", "cpu", "--format", "json", "--no-progress"]) == 0
+    summary = json.loads(capsys.readouterr().out)
+    assert summary["name"] == "cli-dattn" and summary["path"].endswith("cli-dattn")
+    assert load_model("cli-dattn", device="cpu").config["pair"] is True
+    with pytest.raises(ValueError, match="method base only"):
+        main(["--model", "dattn", "--csv", str(csv_path), "--method", "vmask"])
+    with pytest.raises(ValueError, match="needs a pair dataset"):
+        main(["--model", "dattn", "--dataset", "trec6"])
+
 def test_dattn_predictions_do_not_depend_on_padding():
     vocab = ["<pad>", "<unk>", "the", "movie", "was", "good", "bad", "a", "film", "long", "very"]
     torch.manual_seed(0)
