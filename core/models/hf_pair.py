@@ -39,13 +39,8 @@ class HFPairClassifier(PairClassifier):
     def forward_pair(self, a: EncodedBatch, b: EncodedBatch, keep_a: torch.Tensor | None = None,
                      keep_b: torch.Tensor | None = None) -> torch.Tensor:
         """Logits [N, C]; A's [CLS]..[SEP] followed by B without its [CLS] (see the module docstring)."""
-        emb_a, emb_b = self.embed(a.input_ids), self.embed(b.input_ids)
-        if keep_a is not None:
-            emb_a = emb_a * keep_a.unsqueeze(-1).to(emb_a.dtype)
-        if keep_b is not None:
-            emb_b = emb_b * keep_b.unsqueeze(-1).to(emb_b.dtype)
-        rows = max(emb_a.shape[0], emb_b.shape[0])
-        emb_a, emb_b = emb_a.expand(rows, -1, -1), emb_b.expand(rows, -1, -1)
+        emb_a, emb_b = self.masked_embeddings(a, b, keep_a, keep_b)
+        rows = emb_a.shape[0]
         len_a = a.attention_mask.sum(1).expand(rows) if a.attention_mask.shape[0] == 1 else a.attention_mask.sum(1)
         len_b = b.attention_mask.sum(1).expand(rows) if b.attention_mask.shape[0] == 1 else b.attention_mask.sum(1)
         total = int((len_a + len_b - 1).max())

@@ -63,15 +63,22 @@ class PairClassifier(nn.Module):
             a, b: encoded texts on this model's device, B rows each (or one row, broadcast to N).
             keep_a, keep_b: [N, Ta] / [N, Tb] keep factors per position, or None (keep all).
         """
+        emb_a, emb_b = self.masked_embeddings(a, b, keep_a, keep_b)
+        rows = emb_a.shape[0]
+        attn_a = a.attention_mask.expand(rows, -1) if a.attention_mask.shape[0] == 1 else a.attention_mask
+        attn_b = b.attention_mask.expand(rows, -1) if b.attention_mask.shape[0] == 1 else b.attention_mask
+        return self.compare(emb_a, attn_a.bool(), emb_b, attn_b.bool())
+
+    def masked_embeddings(self, a: EncodedBatch, b: EncodedBatch, keep_a: torch.Tensor | None = None,
+                          keep_b: torch.Tensor | None = None) -> tuple[torch.Tensor, torch.Tensor]:
+        """Embeddings of A [N, Ta, d] and B [N, Tb, d], scaled by the keep factors, broadcast to N rows."""
         emb_a, emb_b = self.embed(a.input_ids), self.embed(b.input_ids)
         if keep_a is not None:
             emb_a = emb_a * keep_a.unsqueeze(-1).to(emb_a.dtype)
         if keep_b is not None:
             emb_b = emb_b * keep_b.unsqueeze(-1).to(emb_b.dtype)
         rows = max(emb_a.shape[0], emb_b.shape[0])
-        attn_a = a.attention_mask.expand(rows, -1) if a.attention_mask.shape[0] == 1 else a.attention_mask
-        attn_b = b.attention_mask.expand(rows, -1) if b.attention_mask.shape[0] == 1 else b.attention_mask
-        return self.compare(emb_a.expand(rows, -1, -1), attn_a.bool(), emb_b.expand(rows, -1, -1), attn_b.bool())
+        return emb_a.expand(rows, -1, -1), emb_b.expand(rows, -1, -1)
 
     def frozen_parameter_names(self) -> list[str]:
         """Parameters rebuilt from a pretrained package instead of being stored."""
