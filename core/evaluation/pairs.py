@@ -84,8 +84,7 @@ def evaluate_pairs(model_name: str, explainers: Sequence[str] = PAIR_DEFAULT_EXP
     from tqdm.auto import tqdm
 
     from core.data.pairs import load_pair_dataset
-    from core.evaluation.runner import sample_ids
-    from core.explain.base import ExplainError
+    from core.evaluation.runner import FLUSH_EVERY, empty_record, sample_ids
     from core.explain.pair_registry import PAIR_EXPLAINERS, get_pair_explainer
     from core.metrics.pairs import pair_examples, pair_scorer
     from core.models import load_model
@@ -119,8 +118,7 @@ def evaluate_pairs(model_name: str, explainers: Sequence[str] = PAIR_DEFAULT_EXP
         reason = None if name in PAIR_EXPLAINERS else f"{name} is not a sentence-pair explainer"
         key_params = {} if reason or PAIR_EXPLAINERS[name].deterministic else {"seed": int(seed)}
         key_params.update(params.get(name, {}))
-        record: dict[str, Any] = {"explainer": name, "params": key_params, "n": 0, "metrics": {}, "seconds": 0.0,
-                                  "model": model.name, "skipped": reason, "errors": {}, "explained": 0, "timing": {}}
+        record = empty_record(name, key_params, model.name, reason)
         records.append(record)
         if reason:
             continue
@@ -130,18 +128,9 @@ def evaluate_pairs(model_name: str, explainers: Sequence[str] = PAIR_DEFAULT_EXP
         advance(len(ids) - len(missing), name)
         if missing:
             explainer = get_pair_explainer(name, model, **key_params)
-            try:
-                for example_id in tqdm(missing, disable=not progress, desc=name, unit="pair"):
-                    try:
-                        file.add(example_id, explainer.explain(*pair_of[example_id]).to_dict())
-                    except ExplainError as error:
-                        file.add_error(example_id, str(error))
-                    record["explained"] += 1
-                    advance(1, name)
-                    if file.dirty >= 25:
-                        file.flush()
-            finally:
-                file.flush()
+            with tqdm(total=len(missing), disable=not progress, desc=name, unit="pair") as bar:
+                record["explained"] = file.fill(missing, lambda i: explainer.explain(*pair_of[i]).to_dict(),
+                                                FLUSH_EVERY, on_each=lambda: (bar.update(1), advance(1, name)))
         record["timing"]["explain"] = time.perf_counter() - started
         used = [i for i in ids if file.get(i) is not None]
         record["errors"] = {i: file.error(i) for i in ids if file.error(i) is not None}

@@ -107,6 +107,12 @@ def explainer_params(name: str, seed: int, overrides: dict[str, Any] | None = No
     return params
 
 
+def empty_record(explainer: str, params: dict[str, Any], model_name: str, skipped: str | None) -> dict[str, Any]:
+    """The record :func:`evaluate` fills for one explainer (see its Returns), before any work."""
+    return {"explainer": explainer, "params": params, "n": 0, "metrics": {}, "seconds": 0.0, "model": model_name,
+            "skipped": skipped, "errors": {}, "explained": 0, "timing": {}}
+
+
 def _ranking(explanation: dict) -> list[int]:
     scores = explanation["scores"]
     return sorted(range(len(scores)), key=lambda i: (-scores[i], i))
@@ -194,7 +200,6 @@ def evaluate(model_name: str, explainers: Sequence[str] = EXPLAINER_NAMES, metri
     from tqdm.auto import tqdm
 
     from core.data.datasets import load_dataset
-    from core.explain.base import ExplainError
     from core.explain.registry import get_explainer, skip_reason
     from core.metrics import model_scorer, unk_token_for
     from core.models import load_model
@@ -240,9 +245,7 @@ def evaluate(model_name: str, explainers: Sequence[str] = EXPLAINER_NAMES, metri
     try:
         for name in explainers:
             key_params = explainer_params(name, seed, params.get(name)) if name in EXPLAINERS else {}
-            record: dict[str, Any] = {"explainer": name, "params": key_params, "n": 0, "metrics": {},
-                                      "seconds": 0.0, "model": model.name, "skipped": reasons[name], "errors": {},
-                                      "explained": 0, "timing": {}}
+            record = empty_record(name, key_params, model.name, reasons[name])
             records.append(record)
             if reasons[name]:
                 continue
@@ -256,18 +259,8 @@ def evaluate(model_name: str, explainers: Sequence[str] = EXPLAINER_NAMES, metri
                     ctor["likelihood"] = get_likelihood()
                 explainer = get_explainer(name, model, **ctor)
                 bar.set_postfix_str(name)
-                try:
-                    for example_id in missing:
-                        try:
-                            file.add(example_id, explainer.explain(text_of[example_id]).to_dict())
-                        except ExplainError as error:
-                            file.add_error(example_id, str(error))
-                        record["explained"] += 1
-                        advance(1, name)
-                        if file.dirty >= flush_every:
-                            file.flush()
-                finally:
-                    file.flush()  # a crash or Ctrl-C keeps everything explained so far
+                record["explained"] = file.fill(missing, lambda i: explainer.explain(text_of[i]).to_dict(),
+                                                flush_every, on_each=lambda: advance(1, name))
             record["timing"]["explain"] = time.perf_counter() - started
             used = [i for i in ids if file.get(i) is not None]
             record["errors"] = {i: file.error(i) for i in ids if file.error(i) is not None}

@@ -27,8 +27,9 @@ import json
 import os
 import warnings
 from pathlib import Path
-from typing import Any
+from typing import Any, Callable, Sequence
 
+from core.explain.base import ExplainError
 from core.fileio import atomic_write_json
 from core.paths import user_home
 
@@ -116,6 +117,31 @@ class ExplanationFile:
         if self.dirty:
             atomic_write_json(self.path, self.data)
             self.dirty = 0
+
+    def fill(self, example_ids: Sequence[str], explain_one: Callable[[str], dict], flush_every: int,
+             on_each: Callable[[], None] | None = None) -> int:
+        """Explain and store each of ``example_ids``; returns how many were tried.
+
+        ``explain_one(id)`` returns the explanation dict or raises an ``ExplainError``, stored
+        as the example's error (any other exception propagates). The file is written
+        atomically every ``flush_every`` new entries and on the way out, also on an
+        exception or Ctrl-C, so a killed run keeps what it explained and resumes from there.
+        """
+        tried = 0
+        try:
+            for example_id in example_ids:
+                try:
+                    self.add(example_id, explain_one(example_id))
+                except ExplainError as error:
+                    self.add_error(example_id, str(error))
+                tried += 1
+                if on_each is not None:
+                    on_each()
+                if self.dirty >= flush_every:
+                    self.flush()
+        finally:
+            self.flush()
+        return tried
 
 
 class EvaluationStore:
