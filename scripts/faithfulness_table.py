@@ -10,7 +10,9 @@ instant). The comparisons, each with the direction the paper reports:
 1. VMASK Table 4: AOPC of LIME explanations, CNN-VMASK above CNN-base (K = 5 as the paper, and 10);
 2. VMASK Figure 1: post-hoc accuracy of the global importance, CNN-VMASK above CNN-IBA;
 3. input marginalization Table 2: AUC_rep of marginalization below zero erasure's (CNN-VMASK);
-4. the deletion operations side by side (remove, zero, unk, mlm) for AOPC and degradation.
+4. VAT Table 3 and its post-hoc table: attention explanations of LSTM-VAT above LSTM-ATT's
+   (AOPC with K = 5, post-hoc accuracy at k = 5);
+5. the deletion operations side by side (remove, zero, unk, mlm) for AOPC and degradation.
 """
 
 from __future__ import annotations
@@ -26,6 +28,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 from core.evaluation import evaluate  # noqa: E402
 
 VMASK, BASE, IBA = "cnn-vmask-movie-snippets", "cnn-base-movie-snippets", "cnn-iba-movie-snippets"
+VAT, ATT = "lstm-vat-movie-snippets", "lstm-att-movie-snippets"
 
 
 def _one(model: str, explainer: str, metric: str, **kwargs) -> dict:
@@ -67,6 +70,14 @@ def main() -> int:
     zero = _one(VMASK, "zero", "auc_rep", **common)
     print(_row("Marginalization Table 2: AUC_rep, A = marginalization below B = zero erasure (CNN-VMASK)",
                marginal["value"], zero["value"], False, marginal["n"], "AUC_rep, lower is better"))
+    vat = _one(VAT, "attention", "aopc", aopc_k=5, **common)
+    att = _one(ATT, "attention", "aopc", aopc_k=5, **common)
+    print(_row("VAT Table 3: AOPC of attention weights (top 5 removed), A = LSTM-VAT above B = LSTM-ATT",
+               vat["value"], att["value"], True, vat["n"], "AOPC@5, higher is better"))
+    vat = _one(VAT, "attention", "posthoc", **common)
+    att = _one(ATT, "attention", "posthoc", **common)
+    print(_row("VAT post-hoc table: post-hoc accuracy of attention top-5 words, A = LSTM-VAT above B = LSTM-ATT",
+               vat[5], att[5], True, vat["n"], "post-hoc acc. at k = 5"))
 
     print("\n| post-hoc accuracy, global importance | " + " | ".join(f"k={k}" for k in ks) + " |")
     print("| --- " * (len(ks) + 1) + "|")
