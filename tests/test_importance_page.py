@@ -15,7 +15,8 @@ TIMEOUT = 180
 PAGE = "pages/dataset_importance.py"
 SHIPPED_MASK_MODELS = {"cnn-vmask-movie-snippets", "cnn-iba-movie-snippets", "cnn-l2x-movie-snippets",
                        "lstm-vmask-movie-snippets", "cnn-vmask-trec6", "minilm-evarm-movie-snippets",
-                       "minilm-evarm_mask-movie-snippets"}
+                       "minilm-evarm_mask-movie-snippets",
+                       "minilm-vmask-movie-snippets"}
 
 # pos: "good good bad", "good fun"; neg: "bad awful", "bad" -> N_pos = 5, N_neg = 3, V = 4.
 TEXTS = ["good good bad", "good fun", "bad awful", "bad"]
