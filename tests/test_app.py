@@ -27,8 +27,8 @@ CHROMIUM_FLAGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic
 
 
 def registered_pages() -> list[str]:
-    """Page files that app.py registers with st.Page, e.g. ``pages/home.py``."""
-    return re.findall(r"st\.Page\(\s*\"(pages/[\w/]+\.py)\"", Path(APP).read_text())
+    """Page files that app.py registers with st.Page, e.g. ``views/home.py``."""
+    return re.findall(r"st\.Page\(\s*\"(views/[\w/]+\.py)\"", Path(APP).read_text())
 
 
 @pytest.fixture(scope="module")
@@ -80,7 +80,7 @@ def test_home_without_models_and_with_broken_checkpoint(masklens_home: Path) -> 
 
 
 def test_every_page_file_is_registered() -> None:
-    on_disk = {f"pages/{p.name}" for p in (REPO_ROOT / "pages").glob("*.py") if p.name not in {"common.py", "__init__.py"}}
+    on_disk = {f"views/{p.name}" for p in (REPO_ROOT / "views").glob("*.py") if p.name not in {"common.py", "__init__.py"}}
     assert on_disk == set(registered_pages())
 
 
@@ -96,7 +96,7 @@ def test_guarded_turns_exceptions_into_messages() -> None:
     def script() -> None:
         import streamlit as st
 
-        from pages.common import guarded
+        from views.common import guarded
 
         with guarded("Demo failed"):
             raise ValueError("bad input")

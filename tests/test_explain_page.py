@@ -19,7 +19,7 @@ TIMEOUT = 180
 @pytest.fixture
 def explain_page(masklens_home):
     at = AppTest.from_file(APP, default_timeout=TIMEOUT).run()
-    return at.switch_page("pages/explain.py").run()
+    return at.switch_page("views/explain.py").run()
 
 
 def set_text(at: AppTest, text: str) -> AppTest:
@@ -119,6 +119,9 @@ def test_typing_a_sentence_in_the_served_app_shows_three_rows(masklens_home, tmp
                 chips = page.locator('.ml-row[data-method="zero"] .ml-chip')
                 assert chips.count() == 9
                 assert page.locator('[data-testid="stException"]').count() == 0
+                # opened by URL first thing, the page still runs through app.py's st.navigation
+                nav = page.locator('[data-testid="stSidebarNav"]').inner_text()
+                assert "Faithfulness" in nav and "common" not in nav.lower(), nav
                 if os.environ.get("MASKLENS_E2E_SCREENSHOT"):
                     page.screenshot(path=os.environ["MASKLENS_E2E_SCREENSHOT"], full_page=True)
             finally:

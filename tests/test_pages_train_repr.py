@@ -11,7 +11,7 @@ from tests.test_app import APP
 
 TIMEOUT = 180
 WAIT = 120  # seconds to wait for a background run (a tiny one takes a few seconds)
-REPR_PAGE, TRAIN_PAGE = "pages/representations.py", "pages/train.py"
+REPR_PAGE, TRAIN_PAGE = "views/representations.py", "views/train.py"
 
 
 def page(path: str, **state) -> AppTest:

@@ -11,7 +11,7 @@ import json
 
 import streamlit as st
 
-from pages.common import guarded, registry_listing
+from views.common import guarded, registry_listing
 
 DEFAULT_MODEL = "cnn-vmask-movie-snippets"
 DEFAULT_EXPLAINERS = ("vmask", "zero", "lime")

@@ -7,7 +7,7 @@ import json
 import pandas as pd
 import streamlit as st
 
-from pages.common import guarded, registry_listing
+from views.common import guarded, registry_listing
 
 METHODS = {"gmask": "GMASK (word groups)", "imask": "IMASK (word masks)", "zero": "zero erasure", "lime": "LIME"}
 DEFAULT_METHODS = ["gmask", "imask", "zero"]

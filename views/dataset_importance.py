@@ -10,7 +10,7 @@ from __future__ import annotations
 import pandas as pd
 import streamlit as st
 
-from pages.common import guarded, registry_listing
+from views.common import guarded, registry_listing
 
 MASK_METHODS = ("vmask", "iba", "l2x", "evarm", "evarm_mask")
 DEFAULT_MODEL = "cnn-vmask-movie-snippets"

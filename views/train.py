@@ -13,7 +13,7 @@ from dataclasses import MISSING, fields
 
 import streamlit as st
 
-from pages.common import guarded, refresh_registry, registry_listing
+from views.common import guarded, refresh_registry, registry_listing
 
 RUN_KEY = "train_run"
 REFRESH_SECONDS = 1.0

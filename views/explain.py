@@ -7,7 +7,7 @@ import json
 import pandas as pd
 import streamlit as st
 
-from pages.common import guarded, registry_listing
+from views.common import guarded, registry_listing
 
 METHODS = {"vmask": "VMASK mask E[q(R|x)]", "zero": "zero erasure", "unk": "[UNK] erasure",
            "marginal": "input marginalization", "lime": "LIME", "shapley": "Shapley sampling",

@@ -3,7 +3,7 @@
 import pandas as pd
 import streamlit as st
 
-from pages.common import guarded, registry_listing
+from views.common import guarded, registry_listing
 
 MODEL_COLUMNS = ["name", "dataset", "architecture", "method", "test accuracy", "source", "pair"]
 

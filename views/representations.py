@@ -9,7 +9,7 @@ from __future__ import annotations
 import pandas as pd
 import streamlit as st
 
-from pages.common import guarded, registry_listing
+from views.common import guarded, registry_listing
 
 DEFAULT_LEFT = "lstm-att-movie-snippets"  # the VAT paper's Figure 3 pair
 DEFAULT_RIGHT = "lstm-vat-movie-snippets"
