@@ -178,3 +178,11 @@ def test_train_cli_runs_evarm_and_the_gate_explains(masklens_home, capsys):
     assert "contrastive_loss" in config["history"][0]
     scores = get_explainer("evarm", load_model("cli-evarm")).explain("a fine , moving film").scores
     assert len(scores) == 5 and all(0.0 <= s <= 1.0 for s in scores)
+
+
+def test_trainable_layers_must_fit_the_encoder():
+    with pytest.raises(ValueError, match=r"trainable_layers must be in 1\.\.2"):
+        build_classifier("minilm", {**TINY_BERT, "trainable_layers": 3}, {"kind": "none"}, num_classes=2)
+    net = build_classifier("minilm", {**TINY_BERT, "trainable_layers": 1}, {"kind": "none"}, num_classes=2)
+    frozen = set(net.frozen_parameter_names())
+    assert any(".layer.0." in n for n in frozen) and not any(".layer.1." in n for n in frozen)

@@ -2,6 +2,7 @@
 
 import math
 
+import numpy as np
 import pytest
 import torch
 
@@ -165,6 +166,11 @@ def test_pair_evaluation_reports_progress_honours_aopc_k_and_rejects_other_delet
     assert records[0]["metrics"]["aopc"]["k_max"] == 2 and len(records[0]["metrics"]["aopc"]["per_k"]) == 2
     with pytest.raises(ValueError, match="removal only"):
         evaluate("dattn-trec6-answer-type-pairs", explainers=["zero"], metrics=["aopc"], n=3, operation="unk")
+    again = evaluate("dattn-trec6-answer-type-pairs", explainers=["zero"], metrics=["aopc"], n=3, device="cpu",
+                     progress=False, aopc_k=np.int64(2))
+    assert again[0]["metrics"]["aopc"]["value"] == records[0]["metrics"]["aopc"]["value"]  # same store entry
+    with pytest.raises(ValueError, match="unknown explainer|gmaks"):
+        evaluate("dattn-trec6-answer-type-pairs", explainers=["gmaks"], metrics=["aopc"], n=3)
 
 def test_evaluate_arguments_accept_pair_explainer_names():
     from core.evaluation.runner import check_arguments

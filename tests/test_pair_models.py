@@ -91,6 +91,9 @@ def test_train_cli_trains_dattn_on_a_pair_csv(masklens_home, tmp_path, capsys):
         main(["--model", "dattn", "--csv", str(csv_path), "--method", "vmask"])
     with pytest.raises(ValueError, match="needs a pair dataset"):
         main(["--model", "dattn", "--dataset", "trec6"])
+    for bad, message in ((["--epochs", "0"], "epochs must be positive"), (["--batch-size", "0"], "batch_size must be")):
+        with pytest.raises(ValueError, match=message):
+            main(["--model", "dattn", "--csv", str(csv_path), *bad])
 
 def test_dattn_predictions_do_not_depend_on_padding():
     vocab = ["<pad>", "<unk>", "the", "movie", "was", "good", "bad", "a", "film", "long", "very"]

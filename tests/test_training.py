@@ -79,6 +79,12 @@ def test_vmask_beta_is_annealed_from_start_to_end():
     ({"method": "magic"}, "unknown method 'magic'"),
     ({"architecture": "gpt"}, "unknown architecture 'gpt'"),
     ({"beta_end": 2.0}, "beta_end"),
+    ({"batch_size": 0}, "batch_size must be at least 1"),  # 0 is refused, not read as "use the default"
+    ({"lr": 0.0}, "lr must be positive"),
+    ({"mask_hidden": 0, "method": "vmask"}, "mask_hidden must be positive"),
+    ({"architecture": "lstm", "minilm_trainable_layers": 1}, "needs architecture minilm"),
+    ({"architecture": "lstm", "method": "vat", "vat_iterations": -1}, "vat_iterations must be 0 or more"),
+    ({"supcon_tau": 0.0}, "supcon_tau must be positive"),
 ])
 def test_bad_settings_are_refused_with_a_clear_message(change, message):
     with pytest.raises(ValueError, match=message):

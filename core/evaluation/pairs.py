@@ -93,8 +93,9 @@ def evaluate_pairs(model_name: str, explainers: Sequence[str] = PAIR_DEFAULT_EXP
         raise ValueError(f"n must be a positive integer, got {n!r}")
     if operation != "remove":
         raise ValueError(f"sentence-pair models delete words by removal only (operation 'remove'), not {operation!r}")
-    if not isinstance(aopc_k, (int, np.integer)) or aopc_k < 1:
+    if not isinstance(aopc_k, (int, np.integer)) or isinstance(aopc_k, bool) or aopc_k < 1:
         raise ValueError(f"aopc_k must be a positive integer, got {aopc_k!r}")
+    aopc_k = int(aopc_k)  # a numpy integer is not JSON (the store key)
     unknown = [m for m in metrics if m not in PAIR_METRICS + ("auc_rep",)]
     if unknown:
         raise ValueError(f"unknown metric {', '.join(map(repr, unknown))}; for pairs choose from {', '.join(PAIR_METRICS)}")

@@ -192,11 +192,17 @@ def evaluate(model_name: str, explainers: Sequence[str] = EXPLAINER_NAMES, metri
     """
     from core.evaluation.pairs import PAIR_DEFAULT_EXPLAINERS, evaluate_pairs, is_pair_checkpoint
 
+    default_explainers = list(explainers) == list(EXPLAINER_NAMES)
+    explainers, metrics = check_arguments(explainers, metrics, n)
+    if operation not in DELETIONS:
+        raise ValueError(f"unknown deletion operation {operation!r}; choose one of {', '.join(DELETIONS)}")
+    if not isinstance(aopc_k, (int, np.integer)) or isinstance(aopc_k, bool) or aopc_k < 1:
+        raise ValueError(f"aopc_k must be a positive integer, got {aopc_k!r}")
+    aopc_k = int(aopc_k)
     if is_pair_checkpoint(model_name):  # sentence-pair model: pair explainers and metrics (core.evaluation.pairs)
-        pair_explainers = PAIR_DEFAULT_EXPLAINERS if list(explainers) == list(EXPLAINER_NAMES) else explainers
-        return evaluate_pairs(model_name, pair_explainers, metrics, n=n, seed=seed, device=device,
-                              progress=progress, store=store, params=params, aopc_k=aopc_k, operation=operation,
-                              on_progress=on_progress)
+        return evaluate_pairs(model_name, PAIR_DEFAULT_EXPLAINERS if default_explainers else explainers, metrics,
+                              n=n, seed=seed, device=device, progress=progress, store=store, params=params,
+                              aopc_k=aopc_k, operation=operation, on_progress=on_progress)
     from tqdm.auto import tqdm
 
     from core.data.datasets import load_dataset
@@ -204,11 +210,6 @@ def evaluate(model_name: str, explainers: Sequence[str] = EXPLAINER_NAMES, metri
     from core.metrics import model_scorer, unk_token_for
     from core.models import load_model
 
-    explainers, metrics = check_arguments(explainers, metrics, n)
-    if operation not in DELETIONS:
-        raise ValueError(f"unknown deletion operation {operation!r}; choose one of {', '.join(DELETIONS)}")
-    if not isinstance(aopc_k, (int, np.integer)) or aopc_k < 1:
-        raise ValueError(f"aopc_k must be a positive integer, got {aopc_k!r}")
     params = params or {}
     store = store if store is not None else EvaluationStore()
     model = load_model(model_name, device=device)

@@ -111,10 +111,20 @@ class MaskedTextClassifier(nn.Module):
         """Names of parameters rebuilt from a pretrained package instead of being stored."""
         return []
 
+    def encode_states(self, masked: torch.Tensor, attention_mask: torch.Tensor) -> torch.Tensor:
+        """Per-position states [B, T, H] of (masked) embeddings, what attention pooling reads."""
+        raise NotImplementedError
+
     def attention_weights(self, input_ids: torch.Tensor, attention_mask: torch.Tensor,
                           token_mask: torch.Tensor | None = None) -> torch.Tensor | None:
         """Attention weights alpha [B, T] of an attention-pooled model (rows sum to 1); None for other pooling."""
-        return None
+        attention = getattr(self, "attention", None)  # AdditiveAttention of the VAT learners (LSTM, MiniLM)
+        if attention is None:
+            return None
+        attention_mask = attention_mask.bool()
+        token_mask = attention_mask if token_mask is None else token_mask.bool()
+        masked = self.mask(self.embed(input_ids), token_mask).masked
+        return attention.weights(self.encode_states(masked, attention_mask), attention_mask)
 
     def token_importance(self, input_ids: torch.Tensor, attention_mask: torch.Tensor,
                          token_mask: torch.Tensor | None = None) -> torch.Tensor | None:

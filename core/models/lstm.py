@@ -46,22 +46,16 @@ class LSTMClassifier(MaskedTextClassifier):
     def embed(self, input_ids: torch.Tensor) -> torch.Tensor:
         return self.embedding(input_ids)
 
+    def encode_states(self, masked: torch.Tensor, attention_mask: torch.Tensor) -> torch.Tensor:
+        """The LSTM's hidden states [B, T, hidden_dim] (later padding does not change them)."""
+        return self.lstm(masked)[0]
+
     def represent(self, masked: torch.Tensor, attention_mask: torch.Tensor) -> torch.Tensor:
         """[B, hidden_dim]: max-pooled hidden states over the text's words, or the attention sum R."""
-        hidden, _ = self.lstm(masked)
+        hidden = self.encode_states(masked, attention_mask)
         if self.attention is None:
             return masked_max_pool(hidden, attention_mask)
         return self.attention(hidden, attention_mask)[0]
-
-    def attention_weights(self, input_ids: torch.Tensor, attention_mask: torch.Tensor,
-                          token_mask: torch.Tensor | None = None) -> torch.Tensor | None:
-        """alpha [B, T] over the words (None for max-pooling)."""
-        if self.attention is None:
-            return None
-        attention_mask = attention_mask.bool()
-        token_mask = attention_mask if token_mask is None else token_mask.bool()
-        hidden, _ = self.lstm(self.mask(self.embed(input_ids), token_mask).masked)
-        return self.attention.weights(hidden, attention_mask)
 
     def frozen_parameter_names(self) -> list[str]:
         return ["embedding.weight"]

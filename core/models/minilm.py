@@ -43,6 +43,9 @@ class MiniLMClassifier(MaskedTextClassifier):
         super().__init__(mask_layer)
         if pooling not in POOLINGS:
             raise ValueError(f"unknown MiniLM pooling {pooling!r}; choose one of {', '.join(POOLINGS)}")
+        layers = encoder.config.num_hidden_layers
+        if trainable_layers is not None and not 1 <= trainable_layers <= layers:
+            raise ValueError(f"trainable_layers must be in 1..{layers} (the encoder's layers), got {trainable_layers}")
         self.encoder = encoder
         self.encoder.get_input_embeddings().weight.requires_grad_(False)
         self.trainable_layers = trainable_layers
@@ -79,16 +82,6 @@ class MiniLMClassifier(MaskedTextClassifier):
             return self.attention(hidden, attention_mask)[0]
         weights = attention_mask.unsqueeze(-1).to(hidden.dtype)
         return (hidden * weights).sum(1) / weights.sum(1).clamp(min=1.0)
-
-    def attention_weights(self, input_ids: torch.Tensor, attention_mask: torch.Tensor,
-                          token_mask: torch.Tensor | None = None) -> torch.Tensor | None:
-        """alpha [B, T] over the word pieces and [CLS]/[SEP] (None for mean pooling)."""
-        if self.attention is None:
-            return None
-        attention_mask = attention_mask.bool()
-        token_mask = attention_mask if token_mask is None else token_mask.bool()
-        masked = self.mask(self.embed(input_ids), token_mask).masked
-        return self.attention.weights(self.encode_states(masked, attention_mask), attention_mask)
 
     def frozen_parameter_names(self) -> list[str]:
         return [name for name, _ in self.named_parameters() if self._is_frozen_encoder_param(name)]

@@ -63,13 +63,8 @@ def check_run(settings: TrainSettings, data: DatasetSplits | None = None) -> tup
     Raises:
         ValueError: with a message that says what to change.
     """
-    if settings.epochs is not None and settings.epochs < 1:
+    if settings.epochs is not None and settings.epochs < 1:  # resolved() says "positive"; a count reads better
         raise ValueError(f"epochs must be at least 1, got {settings.epochs}")
-    # TrainSettings.resolved() reads 0 as "use the default"; an explicit 0 here is a mistake
-    if settings.batch_size is not None and settings.batch_size < 1:
-        raise ValueError(f"batch_size must be at least 1, got {settings.batch_size}")
-    if settings.lr is not None and settings.lr <= 0:
-        raise ValueError(f"lr must be positive, got {settings.lr}")
     if data is not None:
         settings = replace(settings, dataset=data.name)
     resolved = settings.resolved()

@@ -41,6 +41,12 @@ class PairTrainSettings:
     device: str = "auto"
     half_precision: bool = True
 
+    def check(self) -> None:
+        """ValueError naming the first setting that is not positive (epochs, batch size, rate, sizes)."""
+        for label in ("epochs", "batch_size", "lr", "hidden_dim", "max_len"):
+            if getattr(self, label) <= 0:
+                raise ValueError(f"{label} must be positive, got {getattr(self, label)}")
+
 
 def _words(split: PairSplit) -> list[tuple[list[str], list[str]]]:
     return [(split_words(a), split_words(b)) for a, b in zip(split.texts_a, split.texts_b)]
@@ -63,7 +69,11 @@ def train_dattn(data: PairDataset, settings: PairTrainSettings = PairTrainSettin
 
     Returns:
         (the model at its best dev epoch, metrics: dev/test/majority accuracy, best epoch, seconds).
+
+    Raises:
+        ValueError: a non-positive epoch count, batch size, learning rate or size.
     """
+    settings.check()
     torch.manual_seed(settings.seed)
     device = pick_device(settings.device)
     words = {name: _words(data.split(name)) for name in ("train", "dev", "test")}

@@ -111,11 +111,14 @@ class TrainSettings:
         if self.method == "vat" and self.vat_iterations is None:
             settings.vat_iterations = DEFAULT_VAT_ITERATIONS[self.architecture]
         settings.epochs = self.epochs if self.epochs is not None else DEFAULT_EPOCHS[self.architecture]
-        settings.batch_size = self.batch_size or DEFAULT_BATCH[self.architecture]
-        settings.lr = self.lr or DEFAULT_LR[self.architecture]
-        settings.mask_hidden = self.mask_hidden or (100 if self.architecture != "minilm" else 384)
+        settings.batch_size = self.batch_size if self.batch_size is not None else DEFAULT_BATCH[self.architecture]
+        settings.lr = self.lr if self.lr is not None else DEFAULT_LR[self.architecture]
+        if self.mask_hidden is None:
+            settings.mask_hidden = 100 if self.architecture != "minilm" else 384
         settings.name = self.name or f"{self.architecture}-{self.method}-{self.dataset}"
-        for label, value in [("epochs", settings.epochs), ("batch_size", settings.batch_size), ("lr", settings.lr),
+        if settings.batch_size < 1:
+            raise ValueError(f"batch_size must be at least 1, got {settings.batch_size}")
+        for label, value in [("epochs", settings.epochs), ("lr", settings.lr), ("mask_hidden", settings.mask_hidden),
                              ("tau", settings.tau), ("l2x_k", settings.l2x_k), ("vib_beta", settings.vib_beta),
                              ("vat_phase_epochs", settings.vat_phase_epochs), ("supcon_tau", settings.supcon_tau)]:
             if value <= 0:
