@@ -75,6 +75,8 @@ def test_gmask_is_seeded(toy):
     first = GMaskExplainer(toy, seed=3, steps=10, n_samples=8).explain(TEXT_A, TEXT_B)
     again = GMaskExplainer(toy, seed=3, steps=10, n_samples=8).explain(TEXT_A, TEXT_B)
     assert first.scores == again.scores and first.seed == 3
+    other = GMaskExplainer(toy, seed=4, steps=10, n_samples=8).explain(TEXT_A, TEXT_B)
+    assert other.scores != first.scores  # the seed drives the Gumbel samples
 
 
 def test_imask_ranks_the_decisive_words_first(toy):

@@ -121,8 +121,6 @@ def test_training_curves():
     assert list(accuracy.data[0].y) == [50.0, 75.0] and list(accuracy.data[0].x) == [1, 2]
 
 
-@pytest.mark.skipif("vat" not in __import__("core.training.methods", fromlist=["METHODS"]).METHODS,
-                    reason="no vat method")
 def test_vat_run_counts_its_phases(masklens_home):
     run = TrainingRun(tiny(architecture="lstm", method="vat", epochs=1, name="bg-vat"),
                       data=toy_dataset(n_train=100, n_eval=20))

@@ -96,7 +96,7 @@ def methods_for(architecture: str) -> list[str]:
     """Training methods that can train ``architecture`` (read from core.training.methods)."""
     from core.training.methods import METHODS, method_spec
 
-    return [m for m in METHODS if architecture in getattr(method_spec(m), "architectures", (architecture,))]
+    return [m for m in METHODS if architecture in method_spec(m).architectures]
 
 
 @st.cache_data(show_spinner="Reading the CSV…", max_entries=4)

@@ -20,12 +20,21 @@ from core.explain.base import Explainer, ExplainError
 from core.models.factory import LoadedModel
 
 
-def importance_table(model: LoadedModel) -> dict[str, float]:
-    """{word: global importance} of a mask model; :class:`ExplainError` when the checkpoint has none."""
+def missing_reason(model: LoadedModel) -> str | None:
+    """Why ``model`` has no global importance table (None when its checkpoint stores one)."""
     stored = model.config.get("global_importance")
     if not stored or not stored.get("words"):
-        raise ExplainError(f"{model.name or 'this model'} stores no global word importance "
-                           f"(method {model.config.get('method')!r}; only mask methods have one)")
+        return (f"{model.name or 'this model'} stores no global word importance "
+                f"(method {model.config.get('method')!r}; only mask methods have one)")
+    return None
+
+
+def importance_table(model: LoadedModel) -> dict[str, float]:
+    """{word: global importance} of a mask model; :class:`ExplainError` when the checkpoint has none."""
+    reason = missing_reason(model)
+    if reason:
+        raise ExplainError(reason)
+    stored = model.config["global_importance"]
     return dict(zip(stored["words"], (float(s) for s in stored["scores"])))
 
 
@@ -42,6 +51,11 @@ class GlobalImportanceExplainer(Explainer):
     def __init__(self, model: LoadedModel, batch_size: int | None = None, seed: int = 0):
         super().__init__(model, batch_size=batch_size, seed=seed, unit="global importance", signed=False)
         self.table = importance_table(model)
+
+    @classmethod
+    def unsupported_reason(cls, model: LoadedModel) -> str | None:
+        """Mask models without a stored table (e.g. trained before MaskLens stored one) cannot be ranked."""
+        return missing_reason(model)
 
     def attribute(self, batch: EncodedBatch, target: int, probs: torch.Tensor) -> tuple[list[float], dict[str, Any]]:
         """Scores [n_words]; details list the words missing from the table."""

@@ -18,12 +18,10 @@ import torch
 
 from core.data.text import split_words
 from core.data.tokenizers import EncodedBatch
-from core.explain.base import ExplainError, Explanation, check_target
+from core.explain.base import WORD_MODEL_BATCH_SIZE, ExplainError, Explanation, check_target
 from core.models.pair import LoadedPairModel, is_pair_model
 
 DEFAULT_BATCH_SIZE = {"minilm-sim": 32}
-WORD_MODEL_BATCH_SIZE = 512
-SIDES = ("a", "b")
 
 
 @dataclass

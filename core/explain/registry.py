@@ -101,8 +101,6 @@ def skip_reason(name: str, model: LoadedModel) -> str | None:
     reason = explainer_class(name).unsupported_reason(model)
     if reason:
         return reason
-    if name == "global" and not model.config.get("global_importance"):
-        return f"{model.name or 'this model'} stores no global word importance"
     return None
 
 

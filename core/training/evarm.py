@@ -34,7 +34,7 @@ import torch.nn.functional as F
 
 from core.data.tokenizers import EncodedBatch
 from core.models.evarm import EVarMClassifier
-from core.training.freezing import frozen
+from core.training.freezing import frozen, optimizer_step
 
 GATE_PREFIXES = ("mask.",)
 
@@ -125,17 +125,9 @@ def evarm_step(net: EVarMClassifier, optimizer: torch.optim.Optimizer, batch: En
     Returns:
         ``{"loss": L_VIB}`` plus ``"contrastive_loss": L_CON`` when stage 2 ran.
     """
-    result = {"loss": _step(net, optimizer, vib_stage_loss(net, batch, labels, beta), clip_norm)}
+    result = {"loss": optimizer_step(net, optimizer, vib_stage_loss(net, batch, labels, beta), clip_norm)}
     if contrastive:
         with gate_frozen(net):
-            result["contrastive_loss"] = _step(net, optimizer, contrastive_stage_loss(net, batch, labels, temperature),
-                                               clip_norm)
+            loss = contrastive_stage_loss(net, batch, labels, temperature)
+            result["contrastive_loss"] = optimizer_step(net, optimizer, loss, clip_norm)
     return result
-
-
-def _step(net: torch.nn.Module, optimizer: torch.optim.Optimizer, loss: torch.Tensor, clip_norm: float) -> float:
-    optimizer.zero_grad(set_to_none=True)
-    loss.backward()
-    torch.nn.utils.clip_grad_norm_(net.parameters(), clip_norm)
-    optimizer.step()
-    return loss.item()

@@ -1,10 +1,11 @@
-"""Freeze all but some parameters for one phase of an alternating schedule."""
+"""Optimisation-step helpers: freeze all but some parameters for one phase of a schedule; one clipped step."""
 
 from __future__ import annotations
 
 from contextlib import contextmanager
 from typing import Iterator
 
+import torch
 from torch import nn
 
 
@@ -45,3 +46,12 @@ def frozen(net: nn.Module, prefixes: tuple[str, ...]) -> Iterator[None]:
     finally:
         for param in switched:
             param.requires_grad_(True)
+
+
+def optimizer_step(net: nn.Module, optimizer: torch.optim.Optimizer, loss: torch.Tensor, clip_norm: float) -> float:
+    """Backpropagate ``loss``, clip the gradient norm of ``net`` to ``clip_norm``, step; returns the loss value."""
+    optimizer.zero_grad(set_to_none=True)
+    loss.backward()
+    torch.nn.utils.clip_grad_norm_(net.parameters(), clip_norm)
+    optimizer.step()
+    return loss.item()

@@ -30,7 +30,7 @@ from core.models.factory import LoadedModel, build_classifier, bundle, default_m
 from core.models.masks import InformationBottleneckMask
 from core.training import evarm as evarm_training
 from core.training import vat as vat_training
-from core.training.freezing import trainable_only
+from core.training.freezing import optimizer_step, trainable_only
 from core.training.methods import annealed_beta, check_architecture, method_spec
 
 DEFAULT_LR = {"cnn": 1e-3, "lstm": 1e-3, "minilm": 3e-5}
@@ -261,8 +261,6 @@ def _loss(model: LoadedModel, settings: TrainSettings, batch: EncodedBatch, labe
         loss = loss + beta * out.mask.regularizer
     elif settings.method == "iba":
         loss = loss + settings.iba_beta * out.mask.regularizer
-    elif settings.method == "evarm_mask":
-        loss = loss + settings.vib_beta * out.mask.regularizer
     elif settings.method == "l2":
         loss = loss + settings.l2_weight * sum((p ** 2).sum() for p in model.model.parameters() if p.requires_grad)
     return loss
@@ -343,12 +341,8 @@ def _train_step(model: LoadedModel, settings: TrainSettings, optimizer: torch.op
     if settings.method in ("evarm", "evarm_mask"):
         return evarm_training.evarm_step(model.model, optimizer, batch, labels, settings.vib_beta, settings.supcon_tau,
                                          settings.clip_norm, contrastive=settings.method == "evarm")
-    loss = _loss(model, settings, batch, labels, beta, phase)
-    optimizer.zero_grad(set_to_none=True)
-    loss.backward()
-    torch.nn.utils.clip_grad_norm_(model.model.parameters(), settings.clip_norm)
-    optimizer.step()
-    return {"loss": loss.item()}
+    return {"loss": optimizer_step(model.model, optimizer, _loss(model, settings, batch, labels, beta, phase),
+                                   settings.clip_norm)}
 
 
 def _phase_scope(model: LoadedModel, settings: TrainSettings, phase: str):

@@ -15,6 +15,7 @@ import html
 from typing import Sequence
 
 from core.explain.pair_base import PairExplanation
+from core.viz.heatmap import score_scale
 
 HUE_A = (231, 41, 138)    # pink, first text
 HUE_B = (31, 119, 180)    # blue, second text
@@ -24,15 +25,6 @@ LINK = (117, 54, 160)     # purple group links
 
 def _rgba(rgb: tuple[int, int, int], alpha: float) -> str:
     return f"rgba({rgb[0]},{rgb[1]},{rgb[2]},{min(max(alpha, 0.0), 1.0):.3f})"
-
-
-def pair_scale(explanations: Sequence[PairExplanation], shared: bool) -> list[float]:
-    """Magnitude mapped to full colour per explanation: the row's max |score|, or the max among rows of its unit."""
-    row_max = [max((abs(s) for s in e.scores), default=0.0) or 1.0 for e in explanations]
-    if not shared:
-        return row_max
-    units = [e.params.get("unit", "") for e in explanations]
-    return [max(m for m, u in zip(row_max, units) if u == unit) for unit in units]
 
 
 def chip(word: str, score: float, scale: float, side: str, unit: str) -> str:
@@ -55,7 +47,7 @@ def pair_rows_html(explanations: Sequence[PairExplanation], shared_scale: bool =
                    standalone: bool = False) -> str:
     """Every explanation as a label and two chip rows (A pink, B blue); optionally a full HTML document."""
     blocks = []
-    for e, scale in zip(explanations, pair_scale(explanations, shared_scale)):
+    for e, scale in zip(explanations, score_scale(explanations, shared_scale)):
         unit = e.params.get("unit", "score")
         what = f"explains “{html.escape(e.target_name)}”" if e.signed else "unsigned"
         probs = ", ".join(f"{p:.3f}" for p in e.probs)
