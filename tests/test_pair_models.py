@@ -74,6 +74,10 @@ def test_dattn_trains_on_a_user_pair_csv_saves_lists_and_reloads(masklens_home):
     assert isinstance(loaded, LoadedPairModel)
     texts = (["the movie was good", "the film was awful"], ["the film was great", "the movie was fine"])
     np.testing.assert_allclose(loaded.predict_proba(*texts), model.predict_proba(*texts), atol=2e-3)  # fp16
+    with pytest.raises(ValueError, match="not single strings"):
+        loaded.predict_proba("the movie was good", "the film was great")
+    with pytest.raises(ValueError, match="first texts but"):
+        loaded.predict_proba(["a"], ["b", "c"])
 
 
 

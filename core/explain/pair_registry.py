@@ -7,14 +7,13 @@ no pair explainer takes is an error.
 
 from __future__ import annotations
 
-import inspect
 from typing import Any, Sequence
 
 from core.explain.base import ExplainError
 from core.explain.gmask import GMaskExplainer, IMaskExplainer
 from core.explain.pair_base import PairExplainer
 from core.explain.pair_perturbation import PairLime, PairShapley, PairZeroErasure
-from core.explain.registry import ExplainRun
+from core.explain.registry import ExplainRun, explainer_class, get_explainer, route_params
 from core.models.pair import LoadedPairModel, is_pair_model
 
 PAIR_EXPLAINERS: dict[str, type[PairExplainer]] = {
@@ -25,29 +24,17 @@ PAIR_EXPLAINERS: dict[str, type[PairExplainer]] = {
     "shapley": PairShapley,
 }
 DEFAULT_PAIR_METHODS = ("gmask", "imask", "zero")
+KIND = "pair explainer"
 
 
 def pair_explainer_class(name: str) -> type[PairExplainer]:
     """The pair explainer registered as ``name``; :class:`ExplainError` listing the names otherwise."""
-    if name not in PAIR_EXPLAINERS:
-        raise ExplainError(f"unknown pair explainer {name!r}; choose one of {', '.join(PAIR_EXPLAINERS)}")
-    return PAIR_EXPLAINERS[name]
-
-
-def pair_parameter_names(name: str) -> set[str]:
-    """Keyword parameters the ``name`` pair explainer's constructor accepts (besides ``model``)."""
-    signature = inspect.signature(pair_explainer_class(name).__init__)
-    return {p for p in signature.parameters if p not in ("self", "model")}
+    return explainer_class(name, PAIR_EXPLAINERS, KIND)
 
 
 def get_pair_explainer(name: str, model: LoadedPairModel, **params: Any) -> PairExplainer:
     """Build the ``name`` pair explainer for ``model`` (ExplainError on a bad name or parameter)."""
-    cls = pair_explainer_class(name)
-    unknown = sorted(set(params) - pair_parameter_names(name))
-    if unknown:
-        raise ExplainError(f"the {name} pair explainer does not take {', '.join(unknown)}; "
-                           f"it takes {', '.join(sorted(pair_parameter_names(name)))}")
-    return cls(model, **params)
+    return get_explainer(name, model, PAIR_EXPLAINERS, KIND, **params)
 
 
 def explain_pair(model: LoadedPairModel, text_a: str, text_b: str, methods: Sequence[str] = DEFAULT_PAIR_METHODS,
@@ -66,16 +53,8 @@ def explain_pair(model: LoadedPairModel, text_a: str, text_b: str, methods: Sequ
     methods = list(dict.fromkeys(methods))
     for name in methods:
         pair_explainer_class(name)
-    flat = {k: v for k, v in params.items() if k not in PAIR_EXPLAINERS}
-    known = set().union(*(pair_parameter_names(name) for name in PAIR_EXPLAINERS))
-    unknown = sorted(set(flat) - known)
-    if unknown:
-        raise ExplainError(f"no pair explainer takes {', '.join(unknown)}; the parameters are {', '.join(sorted(known))}")
+    routed = route_params(methods, params, PAIR_EXPLAINERS, KIND)
     run = ExplainRun()
     for name in methods:
-        own = params.get(name, {})
-        if not isinstance(own, dict):
-            raise ExplainError(f"parameters for {name} must be a dict, got {type(own).__name__}")
-        routed = {**{k: v for k, v in flat.items() if k in pair_parameter_names(name)}, **own}
-        run.explanations.append(get_pair_explainer(name, model, **routed).explain(text_a, text_b, target))
+        run.explanations.append(get_pair_explainer(name, model, **routed[name]).explain(text_a, text_b, target))
     return run

@@ -63,32 +63,39 @@ class ExplainRun:
         return next((e for e in self.explanations if e.method == method), None)
 
 
-def explainer_class(name: str) -> type[Explainer]:
-    """The explainer class registered as ``name``; :class:`ExplainError` listing the names otherwise."""
-    if name not in EXPLAINERS:
-        raise ExplainError(f"unknown explainer {name!r}; choose one of {', '.join(EXPLAINERS)}")
-    return EXPLAINERS[name]
+def explainer_class(name: str, registry: dict[str, type] | None = None, kind: str = "explainer") -> type:
+    """The class registered as ``name`` in ``registry`` (default :data:`EXPLAINERS`).
+
+    Raises:
+        ExplainError: an unknown name; the message lists the registered ones.
+    """
+    registry = EXPLAINERS if registry is None else registry
+    if name not in registry:
+        raise ExplainError(f"unknown {kind} {name!r}; choose one of {', '.join(registry)}")
+    return registry[name]
 
 
-def parameter_names(name: str) -> set[str]:
+def parameter_names(name: str, registry: dict[str, type] | None = None) -> set[str]:
     """Keyword parameters the ``name`` explainer's constructor accepts (besides ``model``)."""
-    signature = inspect.signature(explainer_class(name).__init__)
+    signature = inspect.signature(explainer_class(name, registry).__init__)
     return {p for p in signature.parameters if p not in ("self", "model")}
 
 
-def get_explainer(name: str, model: LoadedModel, **params: Any) -> Explainer:
-    """Build the ``name`` explainer for ``model``.
+def get_explainer(name: str, model: LoadedModel, registry: dict[str, type] | None = None, kind: str = "explainer",
+                  **params: Any) -> Explainer:
+    """Build the ``name`` explainer of ``registry`` (default :data:`EXPLAINERS`) for ``model``.
 
     Raises:
         ExplainError: unknown name (the message lists the names), a parameter
             that explainer does not take, or an explainer that does not apply
             (``vmask`` on a model without a mask).
     """
-    cls = explainer_class(name)
-    unknown = sorted(set(params) - parameter_names(name))
+    cls = explainer_class(name, registry, kind)
+    accepted = parameter_names(name, registry)
+    unknown = sorted(set(params) - accepted)
     if unknown:
-        raise ExplainError(f"the {name} explainer does not take {', '.join(unknown)}; "
-                           f"it takes {', '.join(sorted(parameter_names(name)))}")
+        raise ExplainError(f"the {name} {kind} does not take {', '.join(unknown)}; "
+                           f"it takes {', '.join(sorted(accepted))}")
     return cls(model, **params)
 
 
@@ -124,18 +131,20 @@ def default_likelihood() -> LikelihoodModel:
                            f"loaded: {error}") from error
 
 
-def route_params(methods: Sequence[str], params: dict[str, Any]) -> dict[str, dict[str, Any]]:
+def route_params(methods: Sequence[str], params: dict[str, Any], registry: dict[str, type] | None = None,
+                 kind: str = "explainer") -> dict[str, dict[str, Any]]:
     """Per method, its parameters: flat ones it accepts, then its own dict (see module docstring).
 
     Raises:
         ExplainError: a flat parameter no explainer takes, or a method's entry that is not a dict.
     """
-    flat = {k: v for k, v in params.items() if k not in EXPLAINERS}
-    known = set().union(*(parameter_names(name) for name in EXPLAINERS))
+    registry = EXPLAINERS if registry is None else registry
+    flat = {k: v for k, v in params.items() if k not in registry}
+    known = set().union(*(parameter_names(name, registry) for name in registry))
     unknown = sorted(set(flat) - known)
     if unknown:
-        raise ExplainError(f"no explainer takes {', '.join(unknown)}; the parameters are {', '.join(sorted(known))}")
-    accepted = {name: parameter_names(name) for name in methods}
+        raise ExplainError(f"no {kind} takes {', '.join(unknown)}; the parameters are {', '.join(sorted(known))}")
+    accepted = {name: parameter_names(name, registry) for name in methods}
     routed = {}
     for name in methods:
         own = params.get(name, {})

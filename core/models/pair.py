@@ -137,7 +137,9 @@ class LoadedPairModel:
         return np.concatenate(chunks).astype(np.float64) if chunks else np.zeros((0, len(self.label_names)))
 
     def predict_proba(self, texts_a: Sequence[str], texts_b: Sequence[str], batch_size: int = 256) -> np.ndarray:
-        """Class probabilities [N, C] for raw text pairs."""
+        """Class probabilities [N, C] for raw text pairs (two lists of N texts)."""
+        if isinstance(texts_a, str) or isinstance(texts_b, str):
+            raise ValueError("give lists of texts, e.g. predict_proba([text_a], [text_b]), not single strings")
         if len(texts_a) != len(texts_b):
             raise ValueError(f"got {len(texts_a)} first texts but {len(texts_b)} second texts")
         return self.predict_words([(split_words(a), split_words(b)) for a, b in zip(texts_a, texts_b)], batch_size)
