@@ -15,7 +15,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from core.models.base import ClassifierOutput
-from core.models.masks import MaskOutput, _masked_mean
+from core.models.masks import MaskOutput, bernoulli_mask
 from core.models.minilm import MiniLMClassifier
 
 
@@ -68,13 +68,7 @@ class EVarMGate(nn.Module):
         """z = r * x at word pieces (r relaxed-sampled in training, alpha at evaluation); other positions pass."""
         if states is None:
             raise ValueError("the E-VarM gate needs the encoder's hidden states of every layer")
-        log_probs = self.log_probs(states)
-        keep_prob = log_probs[..., 1].exp()
-        keep = F.gumbel_softmax(log_probs, tau=self.tau, hard=False)[..., 1] if self.training else keep_prob
-        keep = torch.where(token_mask, keep, torch.ones_like(keep))
-        entropy = -(log_probs.exp() * log_probs).sum(-1)
-        return MaskOutput(embeddings * keep.unsqueeze(-1), keep_prob * token_mask,
-                          -_masked_mean(entropy, token_mask))
+        return bernoulli_mask(embeddings, token_mask, self.log_probs(states), self.tau, self.training)
 
 
 class EVarMClassifier(MiniLMClassifier):

@@ -102,16 +102,22 @@ class VariationalWordMask(nn.Module):
         return self.log_probs(embeddings)[..., 1].exp()
 
     def forward(self, embeddings: torch.Tensor, token_mask: torch.Tensor) -> MaskOutput:
-        log_probs = self.log_probs(embeddings)
-        keep_prob = log_probs[..., 1].exp()
-        if self.training:
-            keep = F.gumbel_softmax(log_probs, tau=self.tau, hard=False)[..., 1]
-        else:
-            keep = keep_prob
-        keep = torch.where(token_mask, keep, torch.ones_like(keep))
-        entropy = -(log_probs.exp() * log_probs).sum(-1)
-        importance = keep_prob * token_mask
-        return MaskOutput(embeddings * keep.unsqueeze(-1), importance, -_masked_mean(entropy, token_mask))
+        return bernoulli_mask(embeddings, token_mask, self.log_probs(embeddings), self.tau, self.training)
+
+
+def bernoulli_mask(embeddings: torch.Tensor, token_mask: torch.Tensor, log_probs: torch.Tensor, tau: float,
+                   training: bool) -> MaskOutput:
+    """Apply per-token Bernoulli keep masks given log q(drop), log q(keep) [B, T, 2] (VMASK, E-VarM gate).
+
+    Training multiplies each embedding [B, T, d] by a relaxed Gumbel-softmax sample (temperature
+    ``tau``), evaluation by the expectation q(keep); positions outside ``token_mask`` [B, T] pass
+    unchanged. The regulariser is -H(q) averaged over the masked tokens.
+    """
+    keep_prob = log_probs[..., 1].exp()
+    keep = F.gumbel_softmax(log_probs, tau=tau, hard=False)[..., 1] if training else keep_prob
+    keep = torch.where(token_mask, keep, torch.ones_like(keep))
+    entropy = -(log_probs.exp() * log_probs).sum(-1)
+    return MaskOutput(embeddings * keep.unsqueeze(-1), keep_prob * token_mask, -_masked_mean(entropy, token_mask))
 
 
 class InformationBottleneckMask(nn.Module):
