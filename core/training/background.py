@@ -27,7 +27,7 @@ from pathlib import Path
 from core import paths
 from core.data.datasets import DatasetSplits, load_dataset
 from core.device import pick_device
-from core.training.trainer import TrainEvent, TrainResult, TrainSettings, train
+from core.training.trainer import TrainEvent, TrainResult, TrainSettings, epoch_phases, train
 
 NAME_PATTERN = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,99}")
 
@@ -131,14 +131,6 @@ class RunState:
         return min(self.step / self.total_steps, 1.0) if self.total_steps else 0.0
 
 
-def _planned_epochs(settings: TrainSettings) -> int:
-    """Epochs the run will go through (VAT adds compressor/learner phases to its warm-up epochs)."""
-    from core.training import trainer
-
-    phases = getattr(trainer, "epoch_phases", None)
-    return len(phases(settings)) if phases else int(settings.epochs)
-
-
 class TrainingRun:
     """One :func:`core.training.train` call in a daemon thread, observable and stoppable.
 
@@ -157,7 +149,7 @@ class TrainingRun:
         self.output_dir = Path(output_dir) if output_dir else paths.user_models_dir()
         n_train = len(self.data.subset(self.settings.max_train, None, self.settings.seed).train
                       if self.settings.max_train else self.data.train)
-        epochs = _planned_epochs(self.settings)
+        epochs = len(epoch_phases(self.settings))  # VAT adds compressor/learner phases to its warm-up
         steps = -(-n_train // self.settings.batch_size) * epochs
         self._state = RunState(self.settings.name, "preparing", 0, steps, 0, epochs)
         self._lock = threading.Lock()
@@ -210,7 +202,7 @@ class TrainingRun:
             else:
                 state.history.append({"epoch": event.epoch, "train_loss": float(event.loss),
                                       "dev_accuracy": event.dev_accuracy, "seconds": event.seconds,
-                                      "phase": getattr(event, "phase", "train")})
+                                      "phase": event.phase})
             if self._stop.is_set():
                 state.status = "stopping"
             elif event.kind == "epoch" and event.epoch >= state.epochs:
@@ -233,6 +225,6 @@ class TrainingRun:
             # a stopped epoch sends no epoch event, but the trainer's history has its dev accuracy
             self._state.history = [{"epoch": record["epoch"], "train_loss": record["train_loss"],
                                     "dev_accuracy": record["dev_accuracy"], "seconds": record["seconds"],
-                                    "phase": record.get("phase", "train")} for record in result.history]
+                                    "phase": record["phase"]} for record in result.history]
             self._state.path = str(result.path) if result.path else None
             self._state.status = "stopped" if result.stopped_early else "finished"
