@@ -55,6 +55,9 @@ def toy_pair_rows(n=60):
 
 
 def test_user_pair_csv_is_validated_and_split():
+    upload = _pair_csv(toy_pair_rows(40))
+    upload.name = "my_questions.csv"  # as a Streamlit upload carries it
+    assert load_pair_csv(upload).name == "my_questions"
     data = load_pair_csv(_pair_csv(toy_pair_rows()), name="mine")
     assert data.label_names == ("diff", "same")
     assert len(data.train) + len(data.dev) + len(data.test) == 60 and len(data.test) >= 2

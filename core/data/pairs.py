@@ -29,7 +29,7 @@ from functools import lru_cache
 from typing import BinaryIO, Sequence
 
 from core.data.datasets import (SPLIT_NAMES, DatasetError, _check_classes, _check_settings, _check_split_column,
-                                _decode, _describe_source, _parse_csv, _read_source, load_dataset,
+                                _decode, _default_name, _describe_source, _parse_csv, _read_source, load_dataset,
                                 stratified_split)
 from core.data.text import clean_text, split_words
 
@@ -184,7 +184,6 @@ def load_pair_csv(source: str | os.PathLike | BinaryIO, *, name: str | None = No
         members = [r for r, s in zip(rows, split_of) if s == split_name]
         parts.append(PairSplit(tuple(r[1] for r in members), tuple(r[2] for r in members),
                                tuple(label_names.index(r[3]) for r in members), tuple(r[0] for r in members)))
-    dataset_name = name or (os.path.splitext(os.path.basename(os.fspath(source)))[0]
-                            if isinstance(source, (str, os.PathLike)) else "uploaded-pairs")
+    dataset_name = name or _default_name(source)  # the file's or the upload's stem
     return PairDataset(dataset_name, label_names, *parts, f"User pair CSV {where}: {len(rows)} pairs",
                        _fingerprint(dataset_name, label_names, parts))
