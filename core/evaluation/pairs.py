@@ -19,13 +19,6 @@ from core.evaluation.store import EvaluationStore
 
 PAIR_METRICS = ("aopc", "posthoc", "degradation")
 PAIR_DEFAULT_EXPLAINERS = ("gmask", "imask", "zero", "lime")
-METRIC_PARAMS: dict[str, dict[str, Any]] = {
-    "aopc": {"k_max": 10, "operation": "remove"},
-    "posthoc": {"k_values": list(range(1, 11))},
-    "degradation": {"fractions": [round(x, 2) for x in np.linspace(0, 1, 11)], "operation": "remove"},
-}
-
-
 def is_pair_checkpoint(name_or_path: str | Path) -> bool:
     """True when ``name_or_path`` names (or is the directory of) a sentence-pair checkpoint."""
     from core import checkpoints
@@ -41,19 +34,6 @@ def is_pair_checkpoint(name_or_path: str | Path) -> bool:
         return bool(checkpoints.read_config(path).get("pair"))
     except checkpoints.CheckpointError:
         return False
-
-
-def _metric(metric: str, scorer, examples, params: dict[str, Any]) -> dict[str, Any]:
-    from core.metrics.faithfulness import aopc, degradation, posthoc_accuracy
-
-    if metric == "aopc":
-        result = aopc(scorer, examples, k_max=params["k_max"])
-        return {"value": result.value, "per_k": result.per_k, "k_max": result.k_max}
-    if metric == "posthoc":
-        return {str(k): v for k, v in posthoc_accuracy(scorer, examples, params["k_values"]).items()}
-    result = degradation(scorer, examples, params["fractions"])
-    return {"score": result.score, "fractions": [float(x) for x in result.fractions],
-            "morf": [float(x) for x in result.morf], "lerf": [float(x) for x in result.lerf]}
 
 
 def evaluate_pairs(model_name: str, explainers: Sequence[str] = PAIR_DEFAULT_EXPLAINERS,
@@ -84,7 +64,9 @@ def evaluate_pairs(model_name: str, explainers: Sequence[str] = PAIR_DEFAULT_EXP
     from tqdm.auto import tqdm
 
     from core.data.pairs import load_pair_dataset
-    from core.evaluation.runner import FLUSH_EVERY, empty_record, sample_ids
+    from core.data.tokenizers import UNK
+    from core.evaluation.runner import (FLUSH_EVERY, _compute_metric, _public, empty_record, metric_params,
+                                        sample_ids)
     from core.explain.pair_registry import PAIR_EXPLAINERS, get_pair_explainer
     from core.metrics.pairs import pair_examples, pair_scorer
     from core.models import load_model
@@ -142,14 +124,13 @@ def evaluate_pairs(model_name: str, explainers: Sequence[str] = PAIR_DEFAULT_EXP
                 continue
             advance(0, f"{name}: {metric}")
             metric_started = time.perf_counter()
-            settings = {**METRIC_PARAMS[metric], "k_max": aopc_k} if metric == "aopc" else METRIC_PARAMS[metric]
+            settings = metric_params(metric, seed, "remove", aopc_k)  # the same store key as before for pairs
             key = store.metric_key(fingerprint, name, key_params, metric, settings, used)
             result = store.get_metric(key)
             if result is None:
-                result = _metric(metric, scorer, examples, settings)
+                result = _compute_metric(metric, scorer, examples, settings, None, UNK)
                 store.put_metric(key, result)
-            record["metrics"][metric] = ({int(k): float(v) for k, v in result.items()} if metric == "posthoc"
-                                         else result)
+            record["metrics"][metric] = _public(metric, result)
             record["timing"][metric] = time.perf_counter() - metric_started
         record["seconds"] = time.perf_counter() - started
     return records
