@@ -119,18 +119,18 @@ def _build_network(architecture: str, model_config: dict[str, Any], mask_config:
 
 
 @dataclass
-class LoadedModel:
-    """A classifier with its tokenizer and checkpoint config: what explainers and pages use.
+class ModelBundle:
+    """A network with its tokenizer and checkpoint config (base of the single-text and pair bundles).
 
     Attributes:
         name: registry name (checkpoint directory name), or "" for an unsaved model.
         model: the network, in eval mode.
         tokenizer: a :class:`WordTokenizer` or :class:`WordPieceTokenizer`.
-        config: the checkpoint config (architecture, method, dataset, metrics, ...).
+        config: the checkpoint config (architecture, method, dataset, label names, metrics, ...).
     """
 
     name: str
-    model: MaskedTextClassifier
+    model: Any
     tokenizer: Any
     config: dict[str, Any] = field(default_factory=dict)
 
@@ -141,6 +141,12 @@ class LoadedModel:
     @property
     def device(self) -> torch.device:
         return self.model.device
+
+
+@dataclass
+class LoadedModel(ModelBundle):
+    """A single-text classifier (:class:`MaskedTextClassifier`) with its tokenizer and config:
+    what explainers and pages use."""
 
     def encode(self, texts: Sequence[str]) -> EncodedBatch:
         """Tokenize raw texts for this model."""

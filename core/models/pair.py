@@ -21,7 +21,7 @@ matrix [N, n_a + n_b] to the positions (all pieces of a word together;
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any, Sequence
 
@@ -33,6 +33,7 @@ from core.data import pretrained
 from core.data.text import split_words
 from core.data.tokenizers import EncodedBatch, Vocab, WordPieceTokenizer, WordTokenizer
 from core.device import pick_device
+from core.models.factory import ModelBundle
 
 PAIR_ARCHITECTURES = ("dattn", "minilm-sim")
 
@@ -90,30 +91,11 @@ class PairClassifier(nn.Module):
 
 
 @dataclass
-class LoadedPairModel:
-    """A pair classifier with its tokenizer and checkpoint config (what pair explainers and pages use).
-
-    Attributes:
-        name: registry name, or "" for an unsaved model.
-        model: the network, in eval mode.
-        tokenizer: a :class:`WordTokenizer` or :class:`WordPieceTokenizer`, applied to each text alone.
-        config: the checkpoint config (``pair`` is True).
-    """
-
-    name: str
-    model: PairClassifier
-    tokenizer: Any
-    config: dict[str, Any] = field(default_factory=dict)
+class LoadedPairModel(ModelBundle):
+    """A :class:`PairClassifier` with its tokenizer (applied to each text alone) and checkpoint config
+    (``pair`` is True): what pair explainers and pages use."""
 
     pair = True
-
-    @property
-    def label_names(self) -> list[str]:
-        return list(self.config["label_names"])
-
-    @property
-    def device(self) -> torch.device:
-        return self.model.device
 
     def encode_words(self, words_a: Sequence[Sequence[str]], words_b: Sequence[Sequence[str]]
                      ) -> tuple[EncodedBatch, EncodedBatch]:
