@@ -79,6 +79,23 @@ def test_gmask_is_seeded(toy):
     assert other.scores != first.scores  # the seed drives the Gumbel samples
 
 
+def test_gmask_and_imask_on_one_pair_fit_imask_once(toy, monkeypatch):
+    from core.explain import gmask as gmask_module
+    from core.explain.pair_registry import explain_pair
+
+    calls = []
+    real_fit = gmask_module.fit_word_masks
+    monkeypatch.setattr(gmask_module, "fit_word_masks", lambda *args, **kw: calls.append(1) or real_fit(*args, **kw))
+    run = explain_pair(toy, TEXT_A, TEXT_B, methods=["gmask", "imask"], steps=10, n_samples=8, seed=5)
+    assert len(calls) == 1
+    assert run.get("imask").scores == pytest.approx(run.get("gmask").details["imask_keep"])
+    fresh = IMaskExplainer(toy, seed=5, steps=10, n_samples=8)
+    toy.__dict__.pop("_imask_memo")
+    assert fresh.explain(TEXT_A, TEXT_B).scores == run.get("imask").scores  # the memo gives what a fit gives
+    explain_pair(toy, TEXT_A, TEXT_B, methods=["imask"], steps=10, n_samples=8, seed=6)
+    assert len(calls) == 3  # another seed is another fit
+
+
 def test_imask_ranks_the_decisive_words_first(toy):
     explanation = IMaskExplainer(toy, seed=0, **FAST).explain(TEXT_A, TEXT_B)
     assert {explanation.words[i] for i in explanation.ranking()[:2]} == {"cat", "dog"}

@@ -42,6 +42,7 @@ from core.models.pair import LoadedPairModel
 
 SLOW_ARCHITECTURES = {"minilm-sim": {"steps": 30, "n_samples": 32}}
 DEFAULTS = {"steps": 100, "n_samples": 100}
+IMASK_MEMO_PAIRS = 8  # IMASK fits kept per model (see _MaskExplainer.imask)
 EPS = 1e-12
 
 LogitFn = Callable[[torch.Tensor], torch.Tensor]
@@ -201,11 +202,24 @@ class _MaskExplainer(PairExplainer):
         return forward
 
     def imask(self, a, b, target: int) -> tuple[torch.Tensor, list[dict[str, float]]]:
-        n = len(a.words[0]) + len(b.words[0])
-        with torch.enable_grad():
-            return fit_word_masks(self.logit_fn(a, b), n, target, self.model.device, self.params["steps"],
-                                  self.params["n_samples"], self.params["lr"], self.params["tau"],
-                                  self.params.get("beta", 0.1), self.seed)
+        """IMASK's fit (keep probabilities [n_words], history) for an encoded pair.
+
+        Memoised on the model for its last few pairs, so explaining one pair with both GMASK
+        (whose pre-selection is this fit) and IMASK runs the fit once; the key holds every
+        setting and the seed, so the result is the one a fresh fit would give.
+        """
+        beta = self.params.get("beta", 0.1)
+        key = (tuple(a.words[0]), tuple(b.words[0]), int(target), self.params["steps"], self.params["n_samples"],
+               self.params["lr"], self.params["tau"], beta, self.seed)
+        memo = self.model.__dict__.setdefault("_imask_memo", {})
+        if key not in memo:
+            with torch.enable_grad():
+                memo[key] = fit_word_masks(self.logit_fn(a, b), len(key[0]) + len(key[1]), target,
+                                           self.model.device, self.params["steps"], self.params["n_samples"],
+                                           self.params["lr"], self.params["tau"], beta, self.seed)
+            while len(memo) > IMASK_MEMO_PAIRS:
+                memo.pop(next(iter(memo)))
+        return memo[key]
 
 
 class IMaskExplainer(_MaskExplainer):
