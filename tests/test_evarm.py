@@ -160,7 +160,8 @@ def test_evarm_explainer_is_skipped_for_other_mask_models():
 @pytest.mark.slow
 @pytest.mark.parametrize("method", ["evarm", "evarm_mask"])
 def test_short_minilm_run_on_movie_snippets_beats_the_majority_class(method):
-    data = load_dataset("movie-snippets").subset(max_train=200, max_eval=200, seed=0)
+    # 400 sentences: with 200 the result hung on float summation order (passed on 1 thread, failed on 2)
+    data = load_dataset("movie-snippets").subset(max_train=400, max_eval=200, seed=0)
     result = train(TrainSettings(architecture="minilm", method=method, epochs=2, batch_size=16,
                                  minilm_trainable_layers=2), data=data, save=False, progress=False)
     assert result.metrics["test_accuracy"] > result.metrics["majority_test_accuracy"] + 0.05, result.metrics
