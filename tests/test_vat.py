@@ -143,6 +143,20 @@ def test_attention_explainer_is_skipped_for_models_without_attention():
         get_explainer("attention", base)
 
 
+def test_bad_pooling_phase_and_missing_compressor_are_refused(toy_vat):
+    from core.models.lstm import LSTMClassifier
+    from core.training.vat import phase_loss
+
+    with pytest.raises(ValueError, match="unknown LSTM pooling 'sum'"):
+        LSTMClassifier(torch.zeros(5, 4), num_classes=2, pooling="sum")
+    with pytest.raises(ValueError, match="unknown VAT phase 'warmup'"):
+        trainable_prefixes("warmup", "lstm")
+    base = LSTMClassifier(torch.zeros(5, 4), num_classes=2, pooling="attention")
+    batch = toy_vat.model.encode(["a b"])
+    with pytest.raises(ValueError, match="needs a model built with a VIB compressor"):
+        phase_loss(base, batch, torch.tensor([0]), "compress", beta=0.1)
+
+
 @pytest.mark.parametrize("architecture", ["cnn"])
 def test_vat_refuses_architectures_without_an_attention_learner(architecture):
     with pytest.raises(ValueError, match="needs architecture lstm or minilm"):
