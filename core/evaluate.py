@@ -77,9 +77,25 @@ def build_parser() -> argparse.ArgumentParser:
                              "unk (unknown word) or mlm (a word sampled from the shipped masked LM)")
     parser.add_argument("--aopc-k", type=int, default=10, help="K of AOPC (VMASK Table 4 uses 5)")
     parser.add_argument("--device", default="auto", help="auto (CUDA when present), cpu or cuda")
+    parser.add_argument("--ranking", choices=("signed", "magnitude"), default="signed",
+                        help="order words by score (signed) or by absolute score (magnitude) for the metrics")
+    parser.add_argument("--unit", choices=("probability", "accuracy"), default="probability",
+                        help="aopc/posthoc: probability of the predicted class, or accuracy against gold labels")
+    parser.add_argument("--evaluator", help="a model that classifies the perturbed texts (default: the explained "
+                        "model; the VAT paper uses a separate LSTM-base, e.g. lstm-base-movie-snippets)")
+    parser.add_argument("--csv", help="the model's own data (text,label CSV) when it was trained on a CSV whose "
+                        "test split its checkpoint does not hold; checked against the model's data fingerprint")
     parser.add_argument("--no-progress", action="store_true")
     parser.add_argument("--format", choices=("json", "table"), default="table")
     return parser
+
+
+def _user_data(csv_path: str | None):
+    if csv_path is None:
+        return None
+    from core.data.datasets import load_user_csv
+
+    return load_user_csv(csv_path)
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -90,7 +106,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     explainers, metrics = check_arguments(args.explainers.split(","), args.metrics.split(","), args.n)
     records = evaluate(args.model, explainers=explainers, metrics=metrics, n=args.n, seed=args.seed,
                        device=args.device, progress=not args.no_progress, operation=args.operation,
-                       aopc_k=args.aopc_k)
+                       aopc_k=args.aopc_k, data=_user_data(args.csv), ranking=args.ranking, unit=args.unit,
+                       evaluator=args.evaluator)
     if args.format == "json":
         print(json.dumps(_jsonable(records), indent=2))
     else:

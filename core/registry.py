@@ -6,11 +6,15 @@ The CLI (``python -m core.models list``) and every page picker use
 
 from __future__ import annotations
 
+import re
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
 from core import paths
 from core.checkpoints import CheckpointError, read_config
+from core.fileio import recover_directories
+
+NAME_PATTERN = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,99}")
 
 
 @dataclass(frozen=True)
@@ -74,6 +78,56 @@ def _scan(directory: Path, source: str, problems: list[str]) -> list[ModelRecord
     return records
 
 
+def check_model_name(name: str) -> None:
+    """Raise ValueError unless ``name`` can name a checkpoint directory: 1-100 letters, digits,
+    ``.``, ``_``, ``-``, starting with a letter or digit (so no path separator, ``.`` or ``..``)."""
+    if not isinstance(name, str) or not NAME_PATTERN.fullmatch(name):
+        raise ValueError(f"model name {name!r} is not allowed: use 1-100 letters, digits, '.', '_' or '-', "
+                         "starting with a letter or digit")
+
+
+def shipped_model_names() -> set[str]:
+    """Names of the shipped checkpoint directories (no config is parsed)."""
+    directory = paths.SHIPPED_CHECKPOINTS_DIR
+    if not directory.is_dir():
+        return set()
+    return {p.name for p in directory.iterdir() if (p / "config.json").is_file() and not p.name.startswith(".")}
+
+
+def new_model_directory(name: str, output_dir: str | Path | None = None, overwrite: bool = False) -> Path:
+    """Where a new checkpoint called ``name`` goes, after the one name rule every entry point applies.
+
+    The rule: :func:`check_model_name`; a shipped model's name is refused for the user models
+    folder (a user model of that name would be hidden by it); an existing directory is refused
+    unless ``overwrite``, and even then only a MaskLens checkpoint is replaced. The result is
+    always a direct child of ``output_dir``, so nothing outside it is ever touched.
+
+    Args:
+        name: the checkpoint (directory) name.
+        output_dir: default ``$MASKLENS_HOME/models``.
+        overwrite: replace an existing checkpoint of that name.
+
+    Raises:
+        ValueError: with a message that says what to change.
+    """
+    check_model_name(name)
+    parent = Path(output_dir) if output_dir is not None else paths.user_models_dir()
+    shipped_dir = paths.SHIPPED_CHECKPOINTS_DIR.resolve()
+    if parent.resolve() != shipped_dir and name in shipped_model_names():
+        raise ValueError(f"{name!r} is the name of a shipped model; choose another name")
+    target = parent / name
+    if target.exists() or target.is_symlink():
+        if not overwrite:
+            raise ValueError(f"a model called {name!r} already exists at {target}; choose another name or ask to "
+                             "overwrite it (--overwrite, overwrite=True)")
+        try:
+            read_config(target)
+        except CheckpointError as err:
+            raise ValueError(f"{target} exists and is not a readable MaskLens checkpoint, so it is not replaced "
+                             f"({err}); move it away or choose another name") from err
+    return target
+
+
 def list_models(include_user: bool = True, problems: list[str] | None = None) -> list[ModelRecord]:
     """All loadable models: shipped ones first, then user-trained ones.
 
@@ -90,6 +144,7 @@ def list_models(include_user: bool = True, problems: list[str] | None = None) ->
     records = _scan(paths.SHIPPED_CHECKPOINTS_DIR, "shipped", problems)
     if include_user:
         taken = {r.name for r in records}
+        problems.extend(recover_directories(paths.user_models_dir()))
         for record in _scan(paths.user_models_dir(), "user", problems):
             if record.name in taken:
                 problems.append(f"user model {record.path} is hidden by a shipped model of the same name")

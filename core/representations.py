@@ -201,15 +201,14 @@ def project_model(model, n: int = 500, seed: int = 0, perplexity: float = 30.0, 
         ValueError: bad ``n`` or perplexity, a dataset that is not bundled (pass ``data``), or labels
             that do not match the model.
     """
-    from core.data.datasets import load_dataset
+    from core.data.model_data import model_dataset
 
     dataset = model.config.get("dataset", "")
-    if data is None:
-        try:
-            data = load_dataset(dataset)
-        except ValueError as err:
-            raise ValueError(f"the test data of {model.name or 'the model'}'s dataset {dataset!r} is not available "
-                             f"({err})") from err
+    try:
+        data = model_dataset(model.config, getattr(model, "path", None), data)
+    except ValueError as err:
+        raise ValueError(f"the test data of {model.name or 'the model'}'s dataset {dataset!r} is not available "
+                         f"({err})") from err
     if list(data.label_names) != list(model.label_names):
         raise ValueError(f"dataset {data.name!r} has labels {list(data.label_names)}, the model "
                          f"{list(model.label_names)}")

@@ -40,7 +40,12 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--batch-size", type=int)
     parser.add_argument("--lr", type=float)
     parser.add_argument("--beta-start", type=float, default=1.0, help="VMASK: initial weight of -H(q(R|x))")
-    parser.add_argument("--beta-end", type=float, default=0.01, help="VMASK: final weight after annealing")
+    parser.add_argument("--beta-end", type=float, default=0.01, help="VMASK: floor (step) / final weight (geometric)")
+    parser.add_argument("--beta-schedule", choices=("step", "geometric"), default="step",
+                        help="VMASK: step = the authors' scripts (minus --beta-decrement every --beta-every "
+                        "epochs); geometric = log-linear from start to end over the run")
+    parser.add_argument("--beta-decrement", type=float, default=0.099, help="VMASK step schedule: decrement")
+    parser.add_argument("--beta-every", type=int, default=10, help="VMASK step schedule: epochs between decrements")
     parser.add_argument("--iba-beta", type=float, default=1e-3, help="IBA: weight of the KL bound")
     parser.add_argument("--l2-weight", type=float, default=1e-4)
     parser.add_argument("--tau", type=float, default=0.5, help="Gumbel-softmax temperature")
@@ -59,6 +64,8 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--device", default="auto", help="auto (CUDA when present), cpu or cuda")
     parser.add_argument("--name", help="checkpoint name (default ARCH-METHOD-DATASET)")
     parser.add_argument("--output-dir", help="where to save (default $MASKLENS_HOME/models)")
+    parser.add_argument("--overwrite", action="store_true",
+                        help="replace an existing model of that name (else an existing name is refused)")
     parser.add_argument("--fp16", dest="half_precision", action="store_true", help="store float16 weights")
     parser.add_argument("--no-progress", action="store_true")
     parser.add_argument("--format", choices=("text", "json"), default="text")
@@ -73,7 +80,12 @@ def main(argv: Sequence[str] | None = None) -> int:
     names = {f.name for f in fields(TrainSettings)}
     settings = TrainSettings(**{k: v for k, v in vars(args).items() if k in names and v is not None})
     data = load_user_csv(args.csv) if args.csv else None
-    result = train(settings, data=data, output_dir=args.output_dir, progress=not args.no_progress)
+    result = train(settings, data=data, output_dir=args.output_dir, progress=not args.no_progress,
+                   overwrite=args.overwrite)
+    plain = f"{settings.architecture}-{settings.method}-{data.name if data is not None else settings.dataset}"
+    if args.name is None and result.model.name != plain:
+        print(f"note: the default name {plain} is taken (a shipped model), so this model is saved as "
+              f"{result.model.name}; --name chooses another", file=sys.stderr)
     summary = {"name": result.model.name, "path": str(result.path), "stopped_early": result.stopped_early,
                **result.metrics}
     print_summary(summary, args.format)
@@ -99,7 +111,7 @@ def train_pair_model(args: argparse.Namespace) -> int:
               "device": args.device, "half_precision": args.half_precision,
               "name": args.name or f"dattn-{data.name}"}
     settings = PairTrainSettings(**{k: v for k, v in chosen.items() if v is not None})
-    model, metrics = train_dattn(data, settings, output_dir=args.output_dir)
+    model, metrics = train_dattn(data, settings, output_dir=args.output_dir, overwrite=args.overwrite)
     path = Path(args.output_dir or paths.user_models_dir()) / settings.name
     print_summary({"name": model.name, "path": str(path), **metrics}, args.format)
     return 0

@@ -31,7 +31,7 @@ def main() -> None:
     data = trec_answer_type_pairs()
     if args.only in (None, "dattn"):
         settings = PairTrainSettings(name=f"dattn-{TREC_PAIRS}", epochs=args.epochs, device="cpu")
-        _, metrics = train_dattn(data, settings, output_dir=paths.SHIPPED_CHECKPOINTS_DIR)
+        _, metrics = train_dattn(data, settings, output_dir=paths.SHIPPED_CHECKPOINTS_DIR, overwrite=True)
         print("dattn", json.dumps(metrics))
     if args.only in (None, "minilm"):
         model_config = {"encoder": "packaged", "max_len": 128}

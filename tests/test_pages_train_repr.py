@@ -97,6 +97,25 @@ def test_train_page_trains_a_tiny_model_end_to_end(masklens_home):
     assert "apptest-cnn" in at.selectbox(key="repr_left").options
 
 
+def test_train_page_replaces_an_existing_model_only_when_asked(masklens_home):
+    at = page(TRAIN_PAGE)
+    at.text_input(key="train_name").input("apptest-twice")
+    run = wait_for_run(start(at))
+    assert run.state().status == "finished", run.state().error
+    first = (masklens_home / "models" / "apptest-twice" / "model.safetensors").read_bytes()
+    at.run()
+    at.button(key="train_clear").click().run()
+    ok(at)
+    assert any("apptest-twice exists" in w.value for w in at.warning)
+    at = start(at, train_seed=1)  # the box is not ticked: refused before anything runs
+    assert any("already exists" in e.value for e in at.error)
+    assert (masklens_home / "models" / "apptest-twice" / "model.safetensors").read_bytes() == first
+    at.checkbox(key="train_overwrite").check()
+    run = wait_for_run(start(at, train_seed=1))
+    assert run.state().status == "finished", run.state().error
+    assert (masklens_home / "models" / "apptest-twice" / "model.safetensors").read_bytes() != first
+
+
 def test_train_page_can_stop_a_run(masklens_home):
     at = page(TRAIN_PAGE)
     at.text_input(key="train_name").input("apptest-stopped")

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import dataclasses
+
 import math
 
 import numpy as np
@@ -114,8 +116,12 @@ def test_projection_bad_arguments(masklens_home, toy_models):
     for n in (0, 1001, 2.5):
         with pytest.raises(ValueError, match="number of examples"):
             project_model(models["base"], n=n, data=data)
+    unsaved = dataclasses.replace(models["base"], path=None)  # no checkpoint, so no stored test split
     with pytest.raises(ValueError, match="not available"):
-        project_model(models["base"], n=20, perplexity=5)  # "toy" is not a bundled dataset
+        project_model(unsaved, n=20, perplexity=5)  # "toy" is not a bundled dataset
+    # a checkpoint trained on user data holds its own test split, so it projects without the data
+    assert project_model(models["base"], n=20, perplexity=5).ids == project_model(models["base"], n=20, perplexity=5,
+                                                                                    data=data).ids
 
 
 def test_projection_figure_and_caption():

@@ -1,6 +1,18 @@
-"""The background training runner: a full tiny run, stopping, failures in the thread, and validation."""
+"""The background training runner: a full tiny run, stopping, cancelling, concurrent runs, a failing or
+killed child process, and validation. Each run starts a child process (~2-4 s to import torch)."""
 
 from __future__ import annotations
+
+import builtins
+import hashlib
+import os
+import signal
+import sys
+import threading
+import time
+from contextlib import contextmanager
+from dataclasses import replace
+from pathlib import Path
 
 import pytest
 
@@ -10,7 +22,7 @@ from core.training import TrainSettings
 from core.training.background import TrainingRun, check_model_name, check_run, user_model_exists
 from tests.toy import toy_dataset
 
-WAIT = 120  # seconds; a tiny run takes ~1 s
+WAIT = 120  # seconds; a tiny run takes a few seconds, mostly the child's start
 
 
 def tiny(**overrides) -> TrainSettings:
@@ -38,29 +50,154 @@ def test_run_trains_reports_progress_and_saves(masklens_home):
         run.start()
 
 
-def test_stop_keeps_the_best_epoch_so_far(masklens_home):
-    run = TrainingRun(tiny(epochs=5, name="bg-stopped"), data=toy_dataset(n_train=200, n_eval=50))
-    run.stop()  # asked before the first step: the callback stops training after it
-    assert run.state().status == "stopping"
-    assert run.start().join(WAIT)
-    state = run.state()
-    assert state.status == "stopped" and run.result.stopped_early
-    assert state.step == 1 and len(state.losses) == 1 and len(state.history) == 1
-    assert state.metrics["best_epoch"] == 1 and user_model_exists("bg-stopped")
+def wait_until(condition, timeout: float = WAIT, every: float = 0.02) -> None:
+    """Poll ``condition()`` until it is true; fail after ``timeout`` seconds."""
+    deadline = time.monotonic() + timeout
+    while not condition():
+        assert time.monotonic() < deadline, "timed out waiting"
+        time.sleep(every)
 
 
-def test_a_failure_in_the_thread_is_reported(masklens_home, monkeypatch):
-    import core.training.background as background
+def weights_sha256(path: str) -> str:
+    """SHA-256 of a checkpoint's weights file."""
+    return hashlib.sha256((Path(path) / "model.safetensors").read_bytes()).hexdigest()
 
-    def broken(*args, **kwargs):
-        raise RuntimeError("disk full")
 
-    monkeypatch.setattr(background, "train", broken)
-    run = TrainingRun(tiny(name="bg-failed"), data=toy_dataset(n_train=100, n_eval=20)).start()
+def test_stop_takes_effect_within_one_step_and_keeps_the_best_epoch(masklens_home):
+    run = TrainingRun(tiny(epochs=200, name="bg-stopped"), data=toy_dataset(n_train=200, n_eval=50)).start()
+    wait_until(lambda: run.state().step >= 1)
+    asked = run.stop()
+    assert asked.status == "stopping" and asked.step >= 1
     assert run.join(WAIT)
     state = run.state()
-    assert state.status == "failed" and state.error == "RuntimeError: disk full" and state.done
-    assert run.result is None and not user_model_exists("bg-failed")
+    assert state.status == "stopped" and run.result.stopped_early
+    assert asked.step <= state.step <= asked.step + 1 and len(state.losses) <= len(asked.losses) + 1
+    assert state.step < state.total_steps and len(state.losses) == state.step
+    assert len(state.history) == state.epoch and state.metrics["best_epoch"] >= 1
+    assert user_model_exists("bg-stopped") and state.path == str(masklens_home / "models" / "bg-stopped")
+    assert run.stop().status == "stopped"  # stopping a run that ended changes nothing
+
+
+def test_stop_before_start_cancels_the_run(masklens_home):
+    run = TrainingRun(tiny(name="bg-cancelled"), data=toy_dataset(n_train=100, n_eval=20))
+    assert run.stop().status == "stopped"
+    state = run.state()
+    assert state.done and state.step == 0 and not state.losses and state.metrics is None and state.path is None
+    assert run.join(0) and not run.running and run.pid is None and run.result is None
+    with pytest.raises(RuntimeError, match="cancelled"):
+        run.start()
+    assert run.state().status == "stopped" and not (masklens_home / "models").exists()
+
+
+def test_start_from_two_threads_starts_once(masklens_home, monkeypatch):
+    launched = []
+
+    def fake_supervise(self):  # no child process: only the start-once rule is under test
+        launched.append(self)
+        with self._lock:
+            self._state.status = "finished"
+
+    monkeypatch.setattr(TrainingRun, "_supervise", fake_supervise)
+    data = toy_dataset(n_train=50, n_eval=10)
+    with often_switching_threads():
+        for trial in range(50):
+            start_twice_at_once(TrainingRun(tiny(name=f"bg-race-{trial}"), data=data))
+    assert len(launched) == 50
+
+
+@contextmanager
+def often_switching_threads():
+    """Switch threads as often as the interpreter allows, so a check-then-act race shows up."""
+    interval = sys.getswitchinterval()
+    sys.setswitchinterval(1e-6)
+    try:
+        yield
+    finally:
+        sys.setswitchinterval(interval)
+
+
+def start_twice_at_once(run: TrainingRun) -> None:
+    """Call ``run.start()`` from two threads released together; exactly one may succeed."""
+    barrier, outcomes = threading.Barrier(2), []
+
+    def start_it():
+        barrier.wait()
+        try:
+            run.start()
+            outcomes.append("started")
+        except RuntimeError as err:
+            outcomes.append(str(err))
+
+    threads = [threading.Thread(target=start_it) for _ in range(2)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert sorted(outcomes) == ["started", "this run was already started"], outcomes
+    assert run.join(WAIT)
+
+
+def test_concurrent_runs_give_the_same_result_as_one_alone(masklens_home, monkeypatch):
+    # one torch thread per child (read at its torch import): two 2-thread children on 2 busy cores
+    # spin-wait on each other and make this test take half a minute; all three runs use the same count
+    monkeypatch.setenv("OMP_NUM_THREADS", "1")
+    data = toy_dataset(n_train=200, n_eval=50)
+    settings = tiny(method="vmask", name="bg-alone")  # dropout and Gumbel sampling draw from torch's generator
+    alone = TrainingRun(settings, data=data).start()
+    assert alone.join(WAIT) and alone.state().status == "finished", alone.state().error
+    together = [TrainingRun(replace(settings, name=f"bg-together-{i}"), data=data).start() for i in range(2)]
+    assert all(run.join(WAIT) for run in together)
+
+    def outcome(run):
+        state = run.state()
+        assert state.status == "finished", state.error
+        metrics = {k: v for k, v in state.metrics.items() if k != "train_seconds"}  # wall time differs
+        return metrics, [h["dev_accuracy"] for h in state.history], state.losses, weights_sha256(state.path)
+
+    assert outcome(together[0]) == outcome(alone) == outcome(together[1])
+    assert len({run.pid for run in [alone, *together]}) == 3
+
+
+@pytest.mark.parametrize("signum, expected", [
+    (signal.SIGKILL, "ChildProcessError: the training process ended without a result "
+                     "(exit code -9 (killed by SIGKILL))"),
+    (signal.SIGINT, "KeyboardInterrupt"),  # a BaseException inside the child's training
+], ids=["SIGKILL", "SIGINT"])
+def test_a_killed_or_interrupted_child_is_reported_as_failed(masklens_home, signum, expected):
+    name = f"bg-signal-{signum}"
+    run = TrainingRun(tiny(epochs=200, name=name), data=toy_dataset(n_train=200, n_eval=50)).start()
+    wait_until(lambda: run.state().step >= 1)
+    assert run.pid is not None and run.pid != os.getpid()
+    os.kill(run.pid, signum)
+    assert run.join(10), "a killed child must end the run within seconds"
+    state = run.state()
+    assert state.status == "failed" and state.done and not run.running
+    assert state.error == expected and state.step < state.total_steps
+    assert run.result is None and not user_model_exists(name)
+
+
+def test_a_failure_in_the_child_is_reported(masklens_home, tmp_path):
+    blocker = tmp_path / "not-a-directory"
+    blocker.write_text("a file where the models directory should be", encoding="utf-8")
+    run = TrainingRun(tiny(name="bg-failed"), data=toy_dataset(n_train=100, n_eval=20), output_dir=blocker).start()
+    assert run.join(WAIT)
+    state = run.state()
+    assert state.status == "failed" and state.done and state.step == state.total_steps  # trained, then saving failed
+    kind, _, message = state.error.partition(": ")
+    assert issubclass(getattr(builtins, kind, type(None)), OSError) and str(blocker) in message, state.error
+    assert run.result is None and blocker.read_text(encoding="utf-8").startswith("a file")
+
+
+def test_an_exception_in_the_reader_thread_ends_the_run(masklens_home, monkeypatch):
+    def interrupted(self, event):
+        raise KeyboardInterrupt("stop now")
+
+    monkeypatch.setattr(TrainingRun, "_on_event", interrupted)  # BaseException while folding the first event
+    run = TrainingRun(tiny(epochs=200, name="bg-interrupted"), data=toy_dataset(n_train=200, n_eval=50)).start()
+    assert run.join(WAIT)
+    state = run.state()
+    assert state.status == "failed" and state.error == "KeyboardInterrupt: stop now"
+    assert run.result is None and not user_model_exists("bg-interrupted")
 
 
 def _one_class() -> DatasetSplits:

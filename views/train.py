@@ -203,11 +203,11 @@ def settings_panel(dataset: str):
                          name=typed.strip() or default_name, **values)
 
 
-def start_run(settings, data) -> None:
+def start_run(settings, data, overwrite: bool = False) -> None:
     """Validate and start a background run, kept in the session (errors are shown by ``guarded``)."""
     from core.training.background import TrainingRun
 
-    st.session_state[RUN_KEY] = TrainingRun(settings, data=data).start()
+    st.session_state[RUN_KEY] = TrainingRun(settings, data=data, overwrite=overwrite).start()
     st.session_state.pop("train_registered", None)
 
 
@@ -295,12 +295,13 @@ def main() -> None:
             settings = settings_panel(dataset)
         if settings is not None:
             st.caption(f"Device: {describe_device()}" if settings.device == "auto" else f"Device: {settings.device}")
-            just_trained = run is not None and run.state().name == settings.name
-            if user_model_exists(settings.name) and not just_trained:
-                st.warning(f"A model called {settings.name} exists and will be replaced.")
+            overwrite = False
+            if user_model_exists(settings.name):
+                st.warning(f"A model called {settings.name} exists. Choose another name, or replace it.")
+                overwrite = st.checkbox(f"Replace {settings.name}", key="train_overwrite")
             if st.button("Start training", type="primary", disabled=busy, key="train_start"):
                 with guarded("Cannot start training"):
-                    start_run(settings, data)
+                    start_run(settings, data, overwrite)
                     busy = True
     if busy:
         live_panel()

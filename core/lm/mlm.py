@@ -21,6 +21,7 @@ from typing import Any, Sequence
 
 import numpy as np
 import torch
+from safetensors import SafetensorError
 
 from core.data.text import split_words
 from core.device import pick_device
@@ -201,7 +202,7 @@ class MaskedLMLikelihood(LikelihoodModel):
             tokenizer = AutoTokenizer.from_pretrained(source, local_files_only=offline)
             model, loading = AutoModelForMaskedLM.from_pretrained(source, local_files_only=offline,
                                                                   output_loading_info=True)
-        except (OSError, ValueError) as err:
+        except (OSError, ValueError, RuntimeError, SafetensorError) as err:  # a garbage weights file: SafetensorError
             if local:
                 raise MLMNotAvailableError(f"{source}: cannot load a masked language model from this directory "
                                            f"({type(err).__name__}: {str(err).splitlines()[0] if str(err) else ''})"

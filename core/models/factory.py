@@ -21,9 +21,10 @@ A mask config says what sits in the mask slot: ``{"kind": "none" | "vmask" |
 
 from __future__ import annotations
 
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Sequence
+from typing import Any, Iterator, Sequence
 
 import numpy as np
 import torch
@@ -127,12 +128,14 @@ class ModelBundle:
         model: the network, in eval mode.
         tokenizer: a :class:`WordTokenizer` or :class:`WordPieceTokenizer`.
         config: the checkpoint config (architecture, method, dataset, label names, metrics, ...).
+        path: the checkpoint directory it was loaded from (None for an unsaved model).
     """
 
     name: str
     model: Any
     tokenizer: Any
     config: dict[str, Any] = field(default_factory=dict)
+    path: Path | None = None
 
     @property
     def label_names(self) -> list[str]:
@@ -162,9 +165,11 @@ class LoadedModel(ModelBundle):
         return torch.cat(chunks).numpy() if chunks else np.zeros((0, num_classes), dtype=np.float32)
 
 
-def bundle(model: MaskedTextClassifier, config: dict[str, Any], name: str = "") -> LoadedModel:
+def bundle(model: MaskedTextClassifier, config: dict[str, Any], name: str = "", path: Path | None = None
+           ) -> LoadedModel:
     """Wrap a freshly built or trained ``model`` with the tokenizer its config describes."""
-    return LoadedModel(name, model.eval(), _build_tokenizer(config["architecture"], config["model_config"]), config)
+    return LoadedModel(name, model.eval(), _build_tokenizer(config["architecture"], config["model_config"]), config,
+                       path)
 
 
 def frozen_fingerprints(model: MaskedTextClassifier) -> dict[str, str]:
@@ -174,12 +179,18 @@ def frozen_fingerprints(model: MaskedTextClassifier) -> dict[str, str]:
     return {key: pretrained.tensor_fingerprint(params[key]) for key in names}
 
 
-def save_model(loaded: LoadedModel, directory: str | Path, half_precision: bool = False) -> Path:
-    """Save a model as a checkpoint directory (frozen pretrained parts are not stored)."""
+def save_model(loaded: LoadedModel, directory: str | Path, half_precision: bool = False,
+               extra_files: dict[str, bytes] | None = None) -> Path:
+    """Save a model as a checkpoint directory (frozen pretrained parts are not stored).
+
+    ``extra_files`` (file name -> bytes) go into the same atomic directory write, e.g. the
+    test split of user data (:func:`core.data.model_data.test_split_file`).
+    """
     frozen = set(loaded.model.frozen_parameter_names())
     state = {k: v for k, v in loaded.model.state_dict().items() if k not in frozen}
     config = {**loaded.config, "frozen_fingerprints": frozen_fingerprints(loaded.model)}
-    return checkpoints.save_checkpoint(directory, state, config, half_precision=half_precision)
+    return checkpoints.save_checkpoint(directory, state, config, half_precision=half_precision,
+                                       extra_files=extra_files)
 
 
 def load_model(name_or_path: str | Path, device: str | torch.device | None = None) -> LoadedModel:
@@ -206,18 +217,35 @@ def load_model(name_or_path: str | Path, device: str | torch.device | None = Non
 
         return load_hf_pair_model(str(name_or_path), device if isinstance(device, str) or device is None else str(device))
     path = Path(name_or_path)
-    if not (path.is_dir() and (path / checkpoints.CONFIG_FILE).exists()):
-        path = Path(find_model(str(name_or_path)).path)
+    given_as_path = isinstance(name_or_path, Path) or "/" in str(name_or_path) or path.is_absolute()
+    if not (path.is_dir() and ((path / checkpoints.CONFIG_FILE).exists() or given_as_path)):
+        path = Path(find_model(str(name_or_path)).path)  # a folder without a config: read_config says so
     config = checkpoints.read_config(path)
-    if config.get("pair"):
-        from core.models.pair import load_pair_checkpoint
+    target_device = pick_device(device if isinstance(device, str) or device is None else str(device))
+    with config_errors_named(path):
+        if config.get("pair"):
+            from core.models.pair import load_pair_checkpoint
 
-        return load_pair_checkpoint(path, config, device)
-    model = build_classifier(config["architecture"], config["model_config"], config.get("mask_config", {}),
-                             len(config["label_names"]))
-    restore_weights(model, config, path)
-    return bundle(model.to(pick_device(device if isinstance(device, str) or device is None else str(device))),
-                  config, name=path.name)
+            return load_pair_checkpoint(path, config, target_device)
+        model = build_classifier(config["architecture"], config["model_config"], config.get("mask_config", {}),
+                                 len(config["label_names"]))
+        restore_weights(model, config, path)
+        return bundle(model.to(target_device), config, name=path.name, path=path)
+
+
+@contextmanager
+def config_errors_named(path: Path) -> Iterator[None]:
+    """Turn a config that cannot build its model (unknown option, missing key, wrong type or tensor
+    shape) into a :class:`CheckpointError` naming the checkpoint's files."""
+    try:
+        yield
+    except CheckpointError:
+        raise
+    except KeyError as err:
+        raise CheckpointError(f"{path / checkpoints.CONFIG_FILE}: the model config lacks the key {err}") from err
+    except (ValueError, TypeError, RuntimeError, IndexError, AttributeError) as err:
+        raise CheckpointError(f"{path}: the checkpoint does not build a model "
+                              f"({type(err).__name__}: {str(err)[:300]})") from err
 
 
 def restore_weights(model: torch.nn.Module, config: dict[str, Any], path: Path) -> None:

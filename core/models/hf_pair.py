@@ -12,6 +12,8 @@ have ``[CLS]``/``[SEP]``-style special tokens (BERT, MiniLM, ELECTRA, ...).
 
 from __future__ import annotations
 
+import hashlib
+import json
 from pathlib import Path
 
 import torch
@@ -56,6 +58,20 @@ class HFPairClassifier(PairClassifier):
         return self.hf(inputs_embeds=joint, attention_mask=attention, token_type_ids=types).logits
 
 
+def content_fingerprint(hf_model: nn.Module) -> str:
+    """sha256 hex over a Hugging Face model's config and every tensor of its state (names, shapes, bytes).
+
+    Two different models in folders of the same name get different fingerprints, so the
+    evaluation store never serves one model's results to the other.
+    """
+    settings = {k: v for k, v in hf_model.config.to_dict().items() if k != "_name_or_path"}  # where, not what
+    digest = hashlib.sha256(json.dumps(settings, sort_keys=True, default=str).encode("utf-8"))
+    for name, tensor in sorted(hf_model.state_dict().items()):
+        digest.update(f"{name}:{tuple(tensor.shape)}:{tensor.dtype}".encode("utf-8"))
+        digest.update(tensor.detach().cpu().contiguous().reshape(-1).view(torch.uint8).numpy().tobytes())
+    return digest.hexdigest()
+
+
 def load_hf_pair_model(source: str, device: str | None = None, max_len: int = 128) -> LoadedPairModel:
     """Wrap a local directory or cached hub name (``hf-pair:`` prefix optional) as a :class:`LoadedPairModel`.
 
@@ -75,6 +91,6 @@ def load_hf_pair_model(source: str, device: str | None = None, max_len: int = 12
     labels = [str(id2label.get(i, id2label.get(str(i), f"class {i}"))) for i in range(hf_model.config.num_labels)]
     config = {"architecture": "hf-pair", "method": "base", "dataset": "", "pair": True, "label_names": labels,
               "model_config": {"source": source, "max_len": max_len}, "mask_config": {"kind": "none"},
-              "weights_sha256": f"hf:{Path(source).name}"}
+              "weights_sha256": content_fingerprint(hf_model)}
     model = HFPairClassifier(hf_model).eval().to(pick_device(device))
     return LoadedPairModel(Path(source).name, model, WordPieceTokenizer(tokenizer, max_len=max_len), config)

@@ -179,10 +179,11 @@ def build_pair_tokenizer(architecture: str, model_config: dict[str, Any]):
     return WordTokenizer(Vocab(model_config["vocab"]), max_len=int(model_config["max_len"]), min_len=1)
 
 
-def bundle_pair(model: PairClassifier, config: dict[str, Any], name: str = "") -> LoadedPairModel:
+def bundle_pair(model: PairClassifier, config: dict[str, Any], name: str = "", path: Path | None = None
+                ) -> LoadedPairModel:
     """Wrap a built or trained pair ``model`` with the tokenizer its config describes."""
     return LoadedPairModel(name, model.eval(), build_pair_tokenizer(config["architecture"], config["model_config"]),
-                           {**config, "pair": True})
+                           {**config, "pair": True}, path)
 
 
 def save_pair_model(loaded: LoadedPairModel, directory: str | Path, half_precision: bool = False) -> Path:
@@ -203,5 +204,5 @@ def load_pair_checkpoint(path: Path, config: dict[str, Any], device: str | None 
 
     model = build_pair_classifier(config["architecture"], config["model_config"], len(config["label_names"]))
     restore_weights(model, config, path)
-    return bundle_pair(model.to(pick_device(device if isinstance(device, str) or device is None else str(device))),
-                       config, name=path.name)
+    return bundle_pair(model.to(pick_device(device if isinstance(device, (str, torch.device)) or device is None
+                                            else str(device))), config, name=path.name, path=path)

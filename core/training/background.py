@@ -1,4 +1,4 @@
-"""Training in a background thread, with live progress, for the Train page (no Streamlit here).
+"""Training in a background process, with live progress, for the Train page (no Streamlit here).
 
 ::
 
@@ -8,44 +8,50 @@
         print(state.step, state.total_steps, state.losses[-1:] )
     run.state().metrics, run.state().path
 
+Each run calls :func:`core.training.train` in its own child process (``spawn``): training seeds
+torch's global generator (initialisation, dropout, mask sampling), so two runs sharing one
+process would change each other's results. The child sends every step and epoch event over a
+pipe and waits for the parent's answer (go on or stop) before the next step; a reader thread in
+the parent folds the events into :class:`RunState`. So the state is never more than one step
+behind, :meth:`TrainingRun.stop` takes effect after the current step, and a child whose parent
+died stops at its next step.
+
 :func:`check_run` validates everything that can be checked before training
 (settings, dataset, classes, model name, device), so bad settings fail at once
-with a clear ``ValueError`` instead of inside the thread. :meth:`TrainingRun.stop`
-makes the training callback return ``False``: :func:`core.training.train` then
-keeps the best epoch so far and still saves it.
+with a clear ``ValueError`` instead of inside the child. When training stops
+early, :func:`core.training.train` keeps the best epoch so far and still saves it.
+
+``spawn`` imports the parent's main module again in the child, so a script that starts
+runs must do it under ``if __name__ == "__main__":`` (Streamlit and pytest need nothing).
 """
 
 from __future__ import annotations
 
 import copy
-import re
+import json
+import multiprocessing
+import os
+import signal
+import sys
 import threading
 import time
-from dataclasses import dataclass, field, replace
+import traceback
+from dataclasses import asdict, dataclass, field, replace
+from functools import cached_property
 from pathlib import Path
+from typing import Any
 
 from core import paths
 from core.data.datasets import DatasetSplits, load_dataset
 from core.device import pick_device
-from core.training.trainer import TrainEvent, TrainResult, TrainSettings, epoch_phases, train
+from core.registry import new_model_directory
+from core.training.trainer import TrainEvent, TrainSettings, epoch_phases, train
 
-NAME_PATTERN = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,99}")
-
-
-def check_model_name(name: str) -> None:
-    """Raise ValueError unless ``name`` can name a new user checkpoint directory.
-
-    Allowed: 1-100 letters, digits, ``.``, ``_``, ``-``, starting with a letter or
-    digit, and not the name of a shipped model (a user model of that name would be
-    hidden by it). An existing user model of that name is replaced.
-    """
-    from core.registry import list_models
-
-    if not NAME_PATTERN.fullmatch(name or ""):
-        raise ValueError(f"model name {name!r} is not allowed: use 1-100 letters, digits, '.', '_' or '-', "
-                         "starting with a letter or digit")
-    if name in {record.name for record in list_models(include_user=False)}:
-        raise ValueError(f"{name!r} is the name of a shipped model; choose another name")
+def check_model_name(name: str, output_dir: str | Path | None = None, overwrite: bool = True) -> None:
+    """Raise ValueError unless ``name`` can name a user checkpoint: the one rule of every entry point,
+    :func:`core.registry.new_model_directory` (plain name, not a shipped model's, an existing one only
+    with ``overwrite``, and then only a MaskLens checkpoint)."""
+    new_model_directory(name, output_dir, overwrite)
 
 
 def user_model_exists(name: str, output_dir: str | Path | None = None) -> bool:
@@ -53,12 +59,14 @@ def user_model_exists(name: str, output_dir: str | Path | None = None) -> bool:
     return (Path(output_dir or paths.user_models_dir()) / name / "config.json").exists()
 
 
-def check_run(settings: TrainSettings, data: DatasetSplits | None = None) -> tuple[TrainSettings, DatasetSplits]:
+def check_run(settings: TrainSettings, data: DatasetSplits | None = None, output_dir: str | Path | None = None,
+              overwrite: bool = False) -> tuple[TrainSettings, DatasetSplits]:
     """Validate a run before it starts; returns the resolved settings and the dataset (before subsetting).
 
     Checks: epochs >= 1 and the other counts and rates (:meth:`TrainSettings.resolved`), the bundled
     dataset loads (or ``data`` is given), the training split (after ``max_train``) is not empty and has
-    at least two classes, dev and test are not empty, the model name is allowed and the device exists.
+    at least two classes, dev and test are not empty, the model name is allowed (an existing model only
+    with ``overwrite``) and the device exists.
 
     Raises:
         ValueError: with a message that says what to change.
@@ -68,7 +76,7 @@ def check_run(settings: TrainSettings, data: DatasetSplits | None = None) -> tup
     if data is not None:
         settings = replace(settings, dataset=data.name)
     resolved = settings.resolved()
-    check_model_name(resolved.name)
+    check_model_name(resolved.name, output_dir, overwrite)
     pick_device(resolved.device)
     data = data if data is not None else load_dataset(resolved.dataset)
     used = data.subset(resolved.max_train, resolved.max_eval, seed=resolved.seed) \
@@ -87,15 +95,19 @@ def check_run(settings: TrainSettings, data: DatasetSplits | None = None) -> tup
     return resolved, data
 
 
+CHILD_EXIT_GRACE = 10.0  # seconds a child may take to exit after its last message before it is killed
+
+
 @dataclass
 class RunState:
     """A snapshot of a background run.
 
     Attributes:
         name: the checkpoint name.
-        status: ``preparing`` (building the model, encoding the data), ``training``, ``stopping``
-            (stop asked, finishing the epoch), ``saving`` (test accuracy, importance, checkpoint),
-            then ``finished``, ``stopped`` (stopped early; the best epoch so far was saved) or ``failed``.
+        status: ``preparing`` (starting the process, building the model, encoding the data), ``training``,
+            ``stopping`` (stop asked, finishing the current step), ``saving`` (test accuracy, importance,
+            checkpoint), then ``finished``, ``stopped`` (stopped early: the best epoch so far was saved, or
+            cancelled before the start: nothing trained) or ``failed``.
         step, total_steps: optimizer steps done and planned.
         epoch, epochs: current epoch (1-based) and planned epochs (for VAT including its phases).
         losses: training loss of every step so far.
@@ -103,8 +115,8 @@ class RunState:
             (``train``; VAT: ``joint``, ``compress``, ``learn``).
         metrics: final metrics (dev/test accuracy, ...) once done, else None.
         path: checkpoint directory once saved.
-        error: ``"Type: message"`` when failed.
-        elapsed: seconds since the start.
+        error: ``"Type: message"`` when failed (``"Type"`` alone for an exception without a message).
+        elapsed: seconds from the start to now (to the end once done).
     """
 
     name: str
@@ -131,51 +143,168 @@ class RunState:
         return min(self.step / self.total_steps, 1.0) if self.total_steps else 0.0
 
 
+@dataclass
+class RunResult:
+    """What a finished or stopped run sent back (the model itself stays on disk).
+
+    Attributes:
+        metrics: ``dev_accuracy``, ``best_epoch``, ``test_accuracy``, ``train_seconds``, ...
+        history: the trainer's per-epoch records (including a stopped epoch).
+        path: the checkpoint directory (None when not saved).
+        stopped_early: training was stopped before its last epoch.
+    """
+
+    metrics: dict[str, Any]
+    history: list[dict[str, Any]]
+    path: Path | None
+    stopped_early: bool
+
+    @cached_property
+    def model(self):
+        """The saved model, loaded from :attr:`path` on first use (a :class:`core.models.LoadedModel`)."""
+        from core.models import load_model
+
+        if self.path is None:
+            raise RuntimeError("this run saved no checkpoint")
+        return load_model(self.path)
+
+
+def _plain(value: Any) -> Any:
+    """``value`` as plain JSON data (dicts, lists, str, numbers), so nothing but data crosses the pipe.
+
+    NumPy and torch scalars become Python numbers; anything else JSON cannot hold becomes its ``str``.
+    """
+    return json.loads(json.dumps(value, default=lambda item: item.item() if hasattr(item, "item") else str(item)))
+
+
+def _child_main(conn) -> None:
+    """The child process: run the job received over ``conn``, report the outcome, exit (0, or 1 after an error).
+
+    Messages sent: ``("event", TrainEvent fields)`` after every step and epoch (then it waits for the
+    parent's answer, True: go on, False: stop), and at the end ``("result", {...})`` or
+    ``("error", "Type: message")``.
+    """
+    from tqdm.std import tqdm
+
+    tqdm.set_lock(threading.RLock())  # tqdm's default is a multiprocessing semaphore, which os._exit would leak
+    exitcode = 0
+    try:
+        _train_in_child(conn)
+    except BaseException as err:
+        exitcode = 1
+        traceback.print_exc()  # into the app's log
+        try:
+            conn.send(("error", _describe(err)))
+        except OSError:  # the parent is gone: nobody to tell
+            pass
+    finally:
+        conn.close()
+        sys.stdout.flush()
+        sys.stderr.flush()
+    # Everything is saved and sent: skip the interpreter's teardown of torch (about a second of CPU).
+    os._exit(exitcode)
+
+
+def _train_in_child(conn) -> None:
+    """Receive (settings, data, output_dir), train with a callback that asks the parent, send the result."""
+    settings, data, output_dir, overwrite = conn.recv()
+
+    def callback(event: TrainEvent) -> bool:
+        conn.send(("event", asdict(event)))
+        return bool(conn.recv())
+
+    result = train(settings, data=data, callback=callback, output_dir=output_dir, progress=False,
+                   overwrite=overwrite)
+    conn.send(("result", _plain({"metrics": result.metrics, "history": result.history,
+                                 "path": str(result.path) if result.path else None,
+                                 "stopped_early": result.stopped_early})))  # not the model: it is on disk
+
+
+def _describe(err: BaseException) -> str:
+    """``"Type: message"``, or just ``"Type"`` for an exception without a message (e.g. KeyboardInterrupt)."""
+    return f"{type(err).__name__}: {err}" if str(err) else type(err).__name__
+
+
+def _exit_message(exitcode: int | None) -> str:
+    """Why a child that sent no result ended, e.g. ``exit code -9 (killed by SIGKILL)``."""
+    if exitcode is not None and exitcode < 0:
+        try:
+            return f"exit code {exitcode} (killed by {signal.Signals(-exitcode).name})"
+        except ValueError:
+            pass
+    return f"exit code {exitcode}"
+
+
 class TrainingRun:
-    """One :func:`core.training.train` call in a daemon thread, observable and stoppable.
+    """One :func:`core.training.train` call in a child process, observable and stoppable.
 
     Args:
         settings: the run's settings (validated at once with :func:`check_run`).
-        data: a dataset instead of the bundled ``settings.dataset`` (e.g. an uploaded CSV).
-        output_dir: where the checkpoint goes (default ``$MASKLENS_HOME/models``).
+        data: a dataset instead of the bundled ``settings.dataset`` (e.g. an uploaded CSV); it is
+            sent to the child over a pipe.
+        output_dir: where the checkpoint goes (default ``$MASKLENS_HOME/models``, resolved here).
+        overwrite: replace an existing user model of that name (else the name is refused at once).
 
     Raises:
-        ValueError: bad settings or data (see :func:`check_run`), before any thread starts.
+        ValueError: bad settings or data (see :func:`check_run`), before any process starts.
     """
 
     def __init__(self, settings: TrainSettings, data: DatasetSplits | None = None,
-                 output_dir: str | Path | None = None):
-        self.settings, self.data = check_run(settings, data)
+                 output_dir: str | Path | None = None, overwrite: bool = False):
+        self.settings, self.data = check_run(settings, data, output_dir, overwrite)
         self.output_dir = Path(output_dir) if output_dir else paths.user_models_dir()
+        self.overwrite = overwrite
         n_train = len(self.data.subset(self.settings.max_train, None, self.settings.seed).train
                       if self.settings.max_train else self.data.train)
         epochs = len(epoch_phases(self.settings))  # VAT adds compressor/learner phases to its warm-up
         steps = -(-n_train // self.settings.batch_size) * epochs
         self._state = RunState(self.settings.name, "preparing", 0, steps, 0, epochs)
         self._lock = threading.Lock()
-        self._stop = threading.Event()
+        self._stop_asked = False
+        self._cancelled = False
         self._thread: threading.Thread | None = None
+        self._process: multiprocessing.process.BaseProcess | None = None
         self._started = 0.0
-        self.result: TrainResult | None = None
+        self._ended = 0.0
+        self.result: RunResult | None = None
 
     def start(self) -> "TrainingRun":
-        """Start the thread (once); returns ``self``."""
-        if self._thread is not None:
-            raise RuntimeError("this run was already started")
-        self._started = time.perf_counter()
-        self._thread = threading.Thread(target=self._run, name=f"masklens-train-{self.settings.name}", daemon=True)
-        self._thread.start()
+        """Start the child process and its reader thread (once); returns ``self``.
+
+        Raises:
+            RuntimeError: the run was already started, or cancelled by :meth:`stop` before the start.
+        """
+        with self._lock:  # check and start in one step: two callers cannot both start
+            if self._cancelled:
+                raise RuntimeError("this run was cancelled (stop() before start()); create a new TrainingRun")
+            if self._thread is not None:
+                raise RuntimeError("this run was already started")
+            self._started = time.perf_counter()
+            self._thread = threading.Thread(target=self._supervise, name=f"masklens-train-{self.settings.name}",
+                                            daemon=True)
+            self._thread.start()
         return self
 
-    def stop(self) -> None:
-        """Ask the run to stop after the current step (the best epoch so far is still saved)."""
-        self._stop.set()
+    def stop(self) -> RunState:
+        """Stop after the current step (the best epoch so far is still saved); returns the state at the ask.
+
+        Before :meth:`start` this cancels the run: status ``stopped``, nothing trained or saved, and
+        :meth:`start` raises. After the run ended it does nothing.
+        """
         with self._lock:
-            if not self._state.done:
+            if self._thread is None and not self._state.done:
+                self._cancelled = True
+                self._state.status = "stopped"
+                self._started = self._ended = time.perf_counter()
+            elif not self._state.done:
+                self._stop_asked = True
                 self._state.status = "stopping"
+            return self._snapshot()
 
     def join(self, timeout: float | None = None) -> bool:
-        """Wait up to ``timeout`` seconds for the run to end; True when it has ended."""
+        """Wait up to ``timeout`` seconds for the run to end; True when it has ended (or was cancelled)."""
+        if self._cancelled:
+            return True
         if self._thread is None:
             return False
         self._thread.join(timeout)
@@ -183,17 +312,80 @@ class TrainingRun:
 
     @property
     def running(self) -> bool:
-        """True while the thread is alive."""
+        """True from :meth:`start` until the run has ended and its child process has exited."""
         return self._thread is not None and self._thread.is_alive()
+
+    @property
+    def pid(self) -> int | None:
+        """The child process's id once it was started, else None."""
+        return self._process.pid if self._process is not None else None
 
     def state(self) -> RunState:
         """A consistent copy of the current state (safe to read while training goes on)."""
         with self._lock:
-            snapshot = copy.deepcopy(self._state)
-        snapshot.elapsed = (time.perf_counter() - self._started) if self._started else 0.0
+            return self._snapshot()
+
+    def _snapshot(self) -> RunState:
+        """Copy of the state; the caller holds the lock."""
+        snapshot = copy.deepcopy(self._state)
+        end = self._ended or time.perf_counter()
+        snapshot.elapsed = (end - self._started) if self._started else 0.0
         return snapshot
 
+    def _supervise(self) -> None:
+        """The reader thread: start the child, send it the job, fold its messages, always end the state."""
+        message = None
+        try:
+            message = self._talk_to_child()
+        except BaseException as err:  # noqa: BLE001 - reported through the state, never lost in the thread
+            message = ("error", _describe(err))
+        finally:
+            try:
+                if message is not None:  # report the outcome now, not after the child's exit
+                    self._finish(message)
+                self._reap_child()
+            finally:
+                self._finish(message)  # no-op once ended; else the child died and its exit code tells why
+
+    def _talk_to_child(self) -> tuple | None:
+        """Start the child and relay its messages; returns its last message (None if it died first)."""
+        context = multiprocessing.get_context("spawn")  # a fresh interpreter: no torch state is inherited
+        conn, child_conn = context.Pipe()
+        try:
+            process = context.Process(target=_child_main, args=(child_conn,), daemon=True,
+                                      name=f"masklens-train-{self.settings.name}")
+            process.start()
+            self._process = process
+            child_conn.close()  # else the parent's copy keeps the pipe open and a dead child is never noticed
+            return self._relay(conn)
+        finally:
+            child_conn.close()
+            conn.close()  # a child still waiting for an answer gets EOF and exits
+
+    def _relay(self, conn) -> tuple | None:
+        """Send the job, then answer every event (go on / stop) until a result or an error comes."""
+        try:
+            conn.send((self.settings, self.data, str(self.output_dir), self.overwrite))
+            while True:
+                message = conn.recv()
+                if message[0] != "event":
+                    return message
+                conn.send(self._on_event(TrainEvent(**message[1])))
+        except (EOFError, OSError):  # the child died: _finish reports its exit code
+            return None
+
+    def _reap_child(self) -> None:
+        """Wait for the child to exit (it does right after its last message); kill it if it lingers."""
+        process = self._process
+        if process is None:
+            return
+        process.join(CHILD_EXIT_GRACE)
+        if process.is_alive():
+            process.kill()
+            process.join()
+
     def _on_event(self, event: TrainEvent) -> bool:
+        """Fold one step or epoch event into the state; returns whether training should go on."""
         with self._lock:
             state = self._state
             state.step, state.total_steps, state.epoch = event.step, event.total_steps, event.epoch
@@ -203,28 +395,51 @@ class TrainingRun:
                 state.history.append({"epoch": event.epoch, "train_loss": float(event.loss),
                                       "dev_accuracy": event.dev_accuracy, "seconds": event.seconds,
                                       "phase": event.phase})
-            if self._stop.is_set():
+            if self._stop_asked:
                 state.status = "stopping"
             elif event.kind == "epoch" and event.epoch >= state.epochs:
                 state.status = "saving"
             else:
                 state.status = "training"
-        return not self._stop.is_set()
+            return not self._stop_asked
 
-    def _run(self) -> None:
-        try:
-            result = train(self.settings, data=self.data, callback=self._on_event, output_dir=self.output_dir,
-                           progress=False)
-        except Exception as err:  # noqa: BLE001 - reported through the state, never lost in the thread
-            with self._lock:
-                self._state.status, self._state.error = "failed", f"{type(err).__name__}: {err}"
-            return
-        self.result = result
+    def _finish(self, message: tuple | None) -> None:
+        """Set the final state from the child's last message: a result, an error, or None (it died).
+
+        Does nothing when the state has already ended.
+        """
+        result, error = self._outcome(message)
         with self._lock:
-            self._state.metrics = dict(result.metrics)
+            if self._state.done:
+                return
+            self._ended = time.perf_counter()
+            if result is None:
+                self._state.status, self._state.error = "failed", error
+                return
+            self.result = result
+            state = self._state
+            state.metrics = dict(result.metrics)
             # a stopped epoch sends no epoch event, but the trainer's history has its dev accuracy
-            self._state.history = [{"epoch": record["epoch"], "train_loss": record["train_loss"],
-                                    "dev_accuracy": record["dev_accuracy"], "seconds": record["seconds"],
-                                    "phase": record["phase"]} for record in result.history]
-            self._state.path = str(result.path) if result.path else None
-            self._state.status = "stopped" if result.stopped_early else "finished"
+            state.history = [{key: record[key] for key in ("epoch", "train_loss", "dev_accuracy", "seconds", "phase")}
+                             for record in result.history]
+            state.path = str(result.path) if result.path else None
+            state.status = "stopped" if result.stopped_early else "finished"
+
+    def _outcome(self, message: tuple | None) -> tuple[RunResult | None, str | None]:
+        """(result, None) for a result message, else (None, ``"Type: message"``)."""
+        if message is None:
+            exitcode = self._process.exitcode if self._process is not None else None
+            return None, f"ChildProcessError: the training process ended without a result ({_exit_message(exitcode)})"
+        kind, payload = message
+        if kind == "error":
+            return None, str(payload)
+        try:
+            return self._result(payload), None
+        except (KeyError, TypeError, ValueError) as err:
+            return None, f"{type(err).__name__}: the training process sent a bad result ({err})"
+
+    @staticmethod
+    def _result(payload: dict) -> RunResult:
+        """The child's plain result as a :class:`RunResult`."""
+        return RunResult(payload["metrics"], payload["history"], Path(payload["path"]) if payload["path"] else None,
+                         bool(payload["stopped_early"]))

@@ -17,12 +17,12 @@ from typing import Any
 import numpy as np
 import torch
 
-from core import paths
 from core.data.pairs import PairDataset, PairSplit
 from core.data.text import split_words
 from core.data.tokenizers import Vocab
 from core.device import pick_device
 from core.models.pair import LoadedPairModel, build_pair_classifier, bundle_pair, save_pair_model
+from core.registry import new_model_directory
 
 
 @dataclass
@@ -61,7 +61,8 @@ def pair_accuracy(model: LoadedPairModel, pairs: list[tuple[list[str], list[str]
 
 
 def train_dattn(data: PairDataset, settings: PairTrainSettings = PairTrainSettings(), save: bool = True,
-                output_dir: str | Path | None = None) -> tuple[LoadedPairModel, dict[str, Any]]:
+                output_dir: str | Path | None = None, overwrite: bool = False
+                ) -> tuple[LoadedPairModel, dict[str, Any]]:
     """Train a decomposable attention model on ``data`` and (optionally) save it.
 
     The vocabulary is every word of the training pairs; embeddings are frozen GloVe-50d
@@ -70,10 +71,14 @@ def train_dattn(data: PairDataset, settings: PairTrainSettings = PairTrainSettin
     Returns:
         (the model at its best dev epoch, metrics: dev/test/majority accuracy, best epoch, seconds).
 
+    ``overwrite`` replaces an existing checkpoint of that name; without it the name rule of
+    :func:`core.registry.new_model_directory` refuses one before training starts.
+
     Raises:
-        ValueError: a non-positive epoch count, batch size, learning rate or size.
+        ValueError: a non-positive epoch count, batch size, learning rate or size; a refused name.
     """
     settings.check()
+    target = new_model_directory(settings.name, output_dir, overwrite) if save else None
     torch.manual_seed(settings.seed)
     device = pick_device(settings.device)
     words = {name: _words(data.split(name)) for name in ("train", "dev", "test")}
@@ -117,9 +122,8 @@ def train_dattn(data: PairDataset, settings: PairTrainSettings = PairTrainSettin
                "majority_test_accuracy": float(np.bincount(test_labels).max() / max(len(test_labels), 1)),
                "train_seconds": round(sum(h["seconds"] for h in history), 2)}
     model.config.update({"metrics": metrics, "history": history})
-    if save:
-        save_pair_model(model, Path(output_dir or paths.user_models_dir()) / settings.name,
-                        half_precision=settings.half_precision)
+    if target is not None:
+        save_pair_model(model, target, half_precision=settings.half_precision)
     return model, metrics
 
 

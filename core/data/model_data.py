@@ -1,0 +1,97 @@
+"""The data a trained model belongs to: its own test split, never another dataset of the same name.
+
+A checkpoint records the fingerprint of the data it was trained on (``data_fingerprint``,
+see :class:`core.data.datasets.DatasetSplits`). A user CSV called ``movie-snippets.csv`` makes
+a dataset *named* like the bundled one, so looking data up by name alone would evaluate the
+model on the wrong test set. :func:`model_dataset` therefore checks the fingerprint, and a
+model trained on user data carries a copy of its test split (``test_split.json``, written by
+:func:`test_split_file`) so it can be evaluated anywhere on its own test examples.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+from core.data.datasets import DatasetError, DatasetSplits, TextSplit, list_datasets, load_dataset
+
+TEST_SPLIT_FILE = "test_split.json"
+FORMAT = "masklens-test-split"
+
+
+def test_split_file(data: DatasetSplits) -> bytes:
+    """``test_split.json`` for a checkpoint: the test split of ``data`` with the full data's fingerprint."""
+    record = {"format": FORMAT, "version": 1, "name": data.name, "label_names": list(data.label_names),
+              "data_fingerprint": data.fingerprint, "max_len": data.max_len, "min_freq": data.min_freq,
+              "ids": list(data.test.ids), "texts": list(data.test.texts), "labels": list(data.test.labels)}
+    return json.dumps(record, ensure_ascii=False).encode("utf-8")
+
+
+def _bundled_matches(config: dict[str, Any]) -> DatasetSplits | None:
+    """The bundled dataset of the config's name when it is the data the model was trained on."""
+    name, fingerprint = config.get("dataset", ""), config.get("data_fingerprint")
+    if name not in list_datasets():
+        return None
+    bundled = load_dataset(name)
+    if fingerprint is None or bundled.fingerprint == fingerprint:
+        return bundled
+    training = config.get("training") or {}
+    if training.get("max_train") or training.get("max_eval"):  # trained on a seeded subset of it
+        subset = bundled.subset(training.get("max_train"), training.get("max_eval"), seed=training.get("seed", 0))
+        if subset.fingerprint == fingerprint:
+            return bundled
+    return None
+
+
+def _stored_split(path: Path, fingerprint: str | None) -> DatasetSplits | None:
+    file = path / TEST_SPLIT_FILE
+    if not file.is_file():
+        return None
+    try:
+        record = json.loads(file.read_text(encoding="utf-8"))
+        test = TextSplit(tuple(record["texts"]), tuple(int(x) for x in record["labels"]), tuple(record["ids"]))
+        empty = TextSplit((), (), ())
+        data = DatasetSplits(record["name"], tuple(record["label_names"]), empty, empty, test,
+                             int(record["max_len"]), int(record["min_freq"]),
+                             f"test split stored with the checkpoint {path.name}", record["data_fingerprint"])
+    except (OSError, ValueError, KeyError, TypeError) as err:
+        raise DatasetError(f"{file}: unreadable stored test split ({err})") from err
+    return data if fingerprint is None or data.fingerprint == fingerprint else None
+
+
+def model_dataset(config: dict[str, Any], checkpoint_dir: str | Path | None = None,
+                  data: DatasetSplits | None = None) -> DatasetSplits:
+    """The dataset whose test split a model is evaluated on: its own, checked by fingerprint.
+
+    Args:
+        config: the model's checkpoint config (``dataset``, ``data_fingerprint``, ``training``).
+        checkpoint_dir: the checkpoint directory (for a stored ``test_split.json``).
+        data: data the caller gives (e.g. the user's CSV again); it must have the model's fingerprint.
+
+    Returns:
+        The bundled dataset when it is the model's data (also when the model trained on a seeded
+        subset of it), else the test split stored with the checkpoint (train/dev empty).
+
+    Raises:
+        DatasetError: the given data, or the bundled data of that name, is not the model's, and no
+            copy of its test split is stored; the message says what to pass.
+    """
+    fingerprint = config.get("data_fingerprint")
+    name = config.get("dataset", "")
+    if data is not None:
+        bundled = _bundled_matches(config) if fingerprint is not None and data.fingerprint != fingerprint else data
+        if bundled is None or bundled.fingerprint != data.fingerprint:
+            raise DatasetError(f"the given data {data.name!r} is not the data this model was trained on "
+                               "(its fingerprint differs)")
+        return data
+    bundled = _bundled_matches(config)
+    if bundled is not None:
+        return bundled
+    stored = _stored_split(Path(checkpoint_dir), fingerprint) if checkpoint_dir is not None else None
+    if stored is not None:
+        return stored
+    also = f" (the bundled {name!r} is other data with the same name)" if name in list_datasets() else ""
+    raise DatasetError(f"the model was trained on data called {name!r} that is not available here{also}, and its "
+                       "checkpoint holds no copy of its test split; pass that data (data=load_user_csv(...), "
+                       "--csv FILE)")
