@@ -8,6 +8,7 @@ import gzip
 import importlib.util
 import io
 import json
+import re
 import shutil
 import sys
 from collections import Counter
@@ -282,6 +283,35 @@ def test_user_csv_missing_file_blank_label_and_bad_split(tmp_path):
         load_user_csv(io.BytesIO(bad_split))
     with pytest.raises(DatasetError, match="dev_fraction"):
         load_user_csv(io.BytesIO(_csv_bytes(_valid_rows(6))), dev_fraction=0)
+
+
+@pytest.mark.parametrize("value", ["NaN", "nan", "null", "None", "NA", "n/a", "<NA>"])
+def test_user_csv_missing_value_labels_are_refused_not_made_a_class(value):
+    data = _csv_bytes(_valid_rows(6) + [("an unlabelled film", value), ("a second unlabelled film", value)])
+    with pytest.raises(DatasetError, match=rf"2 rows have a missing 'label' \(first at row 14, counting the header "
+                                           rf"as row 1: '{re.escape(value)}'\)"):
+        load_user_csv(io.BytesIO(data))
+
+
+def test_user_csv_labels_that_only_look_like_missing_values_are_classes():
+    rows = [(f"a film about bread number {i}", "naan") for i in range(6)] + \
+           [(f"a film about a grandmother number {i}", "nana") for i in range(6)] + \
+           [(f"a film with no tag number {i}", "none of these") for i in range(6)]
+    assert load_user_csv(io.BytesIO(_csv_bytes(rows))).label_names == ("naan", "nana", "none of these")
+    numbers = [(t, 0 if label == "neg" else 1) for t, label in _valid_rows(6)]
+    assert load_user_csv(io.BytesIO(_csv_bytes(numbers))).label_names == ("0", "1")
+
+
+def test_user_csv_duplicate_header_names_are_refused():
+    twice = _csv_bytes([(t, label, label) for t, label in _valid_rows(6)], header=("text", "label", "label"))
+    with pytest.raises(DatasetError, match=r"names a column more than once: 'label' \(columns 2, 3\)"):
+        load_user_csv(io.BytesIO(twice))
+    texts = _csv_bytes([(t, t, label) for t, label in _valid_rows(6)], header=("text", "text", "label"))
+    with pytest.raises(DatasetError, match=r"'text' \(columns 1, 2\)"):
+        load_user_csv(io.BytesIO(texts))
+    # Unnamed columns (a spreadsheet's trailing commas) are never read, so two of them are fine.
+    unnamed = _csv_bytes([(t, label, "", "") for t, label in _valid_rows(6)], header=("text", "label", "", ""))
+    assert load_user_csv(io.BytesIO(unnamed)).label_names == ("neg", "pos")
 
 
 def test_user_csv_default_max_len_is_clipped_95th_percentile():

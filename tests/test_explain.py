@@ -18,7 +18,7 @@ from core.explain import EXPLAINERS, ExplainError, explain, get_explainer
 from core.explain.erasure import UnkErasure, ZeroErasure
 from core.explain.marginal import InputMarginalization, marginalize_reference
 from core.explain.mask import VMaskExplainer
-from core.explain.perturbation import LimeExplainer, ShapleyExplainer
+from core.explain.perturbation import MIN_LIME_SAMPLES, LimeExplainer, ShapleyExplainer, check_lime_samples
 from core.lm.base import LikelihoodModel
 from core.models.base import MaskedTextClassifier
 from core.models.factory import LoadedModel
@@ -243,6 +243,33 @@ def test_shapley_values_sum_to_the_all_words_off_difference(toy):
     assert sum(e.scores) == pytest.approx(e.probs[e.target] - float(p_off[0, e.target]), abs=1e-5)
 
 
+def test_lime_needs_more_samples_than_words_and_at_least_ten(toy):
+    assert MIN_LIME_SAMPLES == 10
+    with pytest.raises(ExplainError, match="lime: n_samples=1 is too few; LIME needs at least 10"):
+        LimeExplainer(toy, n_samples=1)                          # one sample used to give all-zero scores
+    with pytest.raises(ExplainError, match=r"n_samples=11 is too few for 11 words; .* at least 12"):
+        check_lime_samples(11, 11)
+    with pytest.raises(ExplainError, match=r"n_samples=12 is too few for 12 words; .* at least 13"):
+        LimeExplainer(toy, n_samples=12).explain(TOY_TEXT + " and the end")   # checked per text
+    e = LimeExplainer(toy, n_samples=10).explain(TOY_TEXT)     # 9 words: 10 is the least it takes
+    assert len(e.scores) == 9 and any(s != 0 for s in e.scores)
+    for bad in (0, -5, 2.5, True):
+        with pytest.raises(ExplainError, match="lime: n_samples must be a positive integer"):
+            check_lime_samples(bad)
+
+
+def test_shapley_takes_one_permutation_but_not_zero(toy):
+    e = ShapleyExplainer(toy, n_permutations=1).explain(TOY_TEXT)   # noisy, but still sums exactly
+    batch = toy.encode([TOY_TEXT])
+    with torch.no_grad():
+        zero = torch.zeros_like(toy.model.embed(batch.input_ids))
+        p_off = torch.softmax(toy.model.forward_embeddings(zero, batch.attention_mask, batch.token_mask).logits, -1)
+    assert sum(e.scores) == pytest.approx(e.probs[e.target] - float(p_off[0, e.target]), abs=1e-5)
+    for kwargs in ({"n_permutations": 0}, {"n_samples": -1}, {"n_permutations": False}):
+        with pytest.raises(ExplainError, match=r"shapley: n_permutations \(n_samples\) must be a positive integer"):
+            ShapleyExplainer(toy, **kwargs)
+
+
 # ---------------------------------------------------------------- subwords (wordpiece model)
 
 SUB_TEXT = "an unbelievably good film"
@@ -354,6 +381,8 @@ def test_explain_runs_the_applicable_methods_and_skips_the_rest(hand):
         get_explainer("zero", hand, sigma=0.1)
     with pytest.raises(ExplainError, match="unknown explainer"):
         explain(hand, TEXT, methods=["zero", "nope"])
+    with pytest.raises(ExplainError, match="no method given; choose from zero, unk, marginal"):
+        explain(hand, TEXT, methods=[])                          # used to return an empty run
 
 
 def test_marginal_without_a_likelihood_model_says_so(hand, monkeypatch):

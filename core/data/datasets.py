@@ -45,6 +45,9 @@ SPLIT_NAMES = ("train", "dev", "test")
 MANIFEST_NAME = "manifest.json"
 MIN_ROWS = 10
 _MAX_LEN_RANGE = (10, 256)
+# Spellings spreadsheets and pandas write for an absent value (compared case-insensitively
+# after stripping); a label like this is almost always a missing label, not a class.
+MISSING_LABELS = frozenset({"nan", "null", "none", "na", "n/a", "<na>"})
 
 
 class DatasetError(ValueError):
@@ -372,7 +375,8 @@ def load_user_csv(source: str | os.PathLike | BinaryIO, *, name: str | None = No
         name: dataset name; default the file's stem, or ``"uploaded"``.
         text_column, label_column: column names holding texts and labels.
             Labels may be strings or integers; ``label_names`` are the distinct
-            labels sorted as strings.
+            labels sorted as strings. A blank label or one spelled as a missing
+            value (see :data:`MISSING_LABELS`) is refused, never made a class.
         seed, dev_fraction, test_fraction: split settings (stratified by label).
             An optional ``split`` column with values train/dev/test is honoured instead.
         max_len: words per text for models; default the 95th percentile of
@@ -386,7 +390,9 @@ def load_user_csv(source: str | os.PathLike | BinaryIO, *, name: str | None = No
 
     Raises:
         DatasetError: missing file, empty file, header without rows, not UTF-8,
-            unparseable CSV, missing column, blank labels, no usable texts,
+            unparseable CSV, a column name used twice in the header, missing
+            column, blank labels or missing-value labels (``NaN``, ``null``,
+            ``None``, ``NA``, ``n/a``, ``<NA>``, any case), no usable texts,
             a single class, fewer than 10 usable rows, a class with fewer
             than 2 examples, bad split values or bad settings.
     """
@@ -479,6 +485,7 @@ def _parse_csv(text: str, where: str) -> tuple[list[str], list[list[str]]]:
     except csv.Error as exc:
         raise DatasetError(f"{where} cannot be parsed as CSV: {exc}") from None
     header = [cell.strip() for cell in rows[0]]
+    _check_unique_header(header, where)
     records = rows[1:]
     if not records:
         raise DatasetError(f"{where} has a header ({', '.join(header)}) but no data rows")
@@ -491,6 +498,52 @@ def _parse_csv(text: str, where: str) -> tuple[list[str], list[list[str]]]:
     return header, records
 
 
+def _check_unique_header(header: list[str], where: str) -> None:
+    """Refuse a header that names a column twice (a lookup would silently use the first)."""
+    positions: dict[str, list[int]] = {}
+    for number, name in enumerate(header, start=1):
+        if name:  # unnamed columns (e.g. trailing commas) are never looked up
+            positions.setdefault(name, []).append(number)
+    duplicated = {name: numbers for name, numbers in positions.items() if len(numbers) > 1}
+    if duplicated:
+        listed = "; ".join(f"{name!r} (columns {', '.join(map(str, numbers))})"
+                           for name, numbers in duplicated.items())
+        raise DatasetError(f"{where}: the header names a column more than once: {listed}; "
+                           "rename or remove the extra column(s) so that it is clear which one to read")
+
+
+def _check_labels(labels: Sequence[str], column: str, where: str) -> None:
+    """Refuse blank labels and missing-value spellings (``NaN``, ``null``, ``None``, ``NA``, ``n/a``, ``<NA>``).
+
+    Args:
+        labels: one stripped label per data row, in file order (row 2 is the first
+            data row, counting the header as row 1).
+        column: the label column's name, for the message.
+        where: the source description, for the message.
+
+    Raises:
+        DatasetError: saying how many rows are affected, the first row number and its value.
+    """
+    blank = [i + 2 for i, label in enumerate(labels) if not label]
+    if blank:
+        raise DatasetError(
+            f"{where}: {_rows_have(len(blank))} an empty {column!r} "
+            f"(first at row {blank[0]}, counting the header as row 1)"
+        )
+    missing = [i for i, label in enumerate(labels) if label.lower() in MISSING_LABELS]
+    if missing:
+        first = missing[0]
+        raise DatasetError(
+            f"{where}: {_rows_have(len(missing))} a missing {column!r} (first at row {first + 2}, counting the "
+            f"header as row 1: {labels[first]!r}); fill in the labels or remove those rows "
+            "(NaN, null, None, NA, n/a and <NA>, in any case, are read as missing values, not as a class)"
+        )
+
+
+def _rows_have(n: int) -> str:
+    return "1 row has" if n == 1 else f"{n} rows have"
+
+
 def _select_columns(header: list[str], records: list[list[str]], text_column: str, label_column: str,
                     where: str) -> tuple[list[str], list[str], list[str] | None]:
     for column in (text_column, label_column):
@@ -501,12 +554,7 @@ def _select_columns(header: list[str], records: list[list[str]], text_column: st
     t, l = header.index(text_column), header.index(label_column)
     texts = [row[t].strip() for row in records]
     labels = [row[l].strip() for row in records]
-    blank = [i + 2 for i, label in enumerate(labels) if not label]
-    if blank:
-        raise DatasetError(
-            f"{where}: {len(blank)} rows have an empty {label_column!r} "
-            f"(first at row {blank[0]}, counting the header as row 1)"
-        )
+    _check_labels(labels, label_column, where)
     splits = None
     if "split" in header and "split" not in (text_column, label_column):
         s = header.index("split")

@@ -28,7 +28,8 @@ from dataclasses import dataclass
 from functools import lru_cache
 from typing import BinaryIO, Sequence
 
-from core.data.datasets import (SPLIT_NAMES, DatasetError, _check_classes, _check_settings, _check_split_column,
+from core.data.datasets import (SPLIT_NAMES, DatasetError, _check_classes, _check_labels, _check_settings,
+                                _check_split_column,
                                 _decode, _default_name, _describe_source, _parse_csv, _read_source, load_dataset,
                                 stratified_split)
 from core.data.text import clean_text, split_words
@@ -159,6 +160,7 @@ def load_pair_csv(source: str | os.PathLike | BinaryIO, *, name: str | None = No
             raise DatasetError(f"{where} has no column {column!r}; a pair CSV needs text_a, text_b and label "
                                f"(columns found: {', '.join(map(repr, header))})")
     col = {c: header.index(c) for c in header}
+    _check_labels([record[col["label"]].strip() for record in records], "label", where)  # NaN is no class
     rows, seen = [], set()
     for number, record in enumerate(records, start=2):
         text_a, text_b, label = (record[col[c]].strip() for c in ("text_a", "text_b", "label"))

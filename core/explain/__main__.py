@@ -14,6 +14,7 @@ import sys
 from typing import Sequence
 
 from core.cli_common import run_cli
+from core.data.text import split_words
 from core.explain.base import ExplainError
 from core.models import load_model
 
@@ -29,6 +30,38 @@ def resolve_target(target: str | None, label_names: Sequence[str]) -> int | None
     raise ExplainError(f"unknown class {target!r}; classes are {', '.join(label_names)} (or their index)")
 
 
+def parse_methods(value: str | None, default: Sequence[str], names: Sequence[str]) -> list[str]:
+    """The ``--methods`` list (``default`` when not given); :class:`ExplainError` when it names no method."""
+    methods = [m.strip() for m in (",".join(default) if value is None else value).split(",") if m.strip()]
+    if not methods:
+        raise ExplainError(f"no method given; choose from {', '.join(names)} (--methods {value!r} names none)")
+    return methods
+
+
+def truncation_note(explanation) -> str | None:
+    """A line saying which words the model did not read, or None when the text was not truncated.
+
+    The explained words are the ones the model read (``Explanation.words``); the
+    rest of :func:`split_words` of the text was cut. For a pair both texts are
+    checked by counting words, since a pair explanation's ``truncated`` flag is
+    not reliable (it is computed from the already cut words).
+    """
+    if hasattr(explanation, "text_b"):  # a PairExplanation: words = A's kept words + B's kept words
+        sides = [("text A", explanation.text, explanation.n_words_a),
+                 ("text B", explanation.text_b, len(explanation.words) - explanation.n_words_a)]
+    else:
+        sides = [("the text", explanation.text, len(explanation.words))]
+    parts = []
+    for what, text, n_kept in sides:
+        words = split_words(text)
+        if n_kept < len(words):
+            parts.append(f"{what} was truncated to {n_kept} of its {len(words)} words (the model's limit); "
+                         f"words from word {n_kept + 1} ({words[n_kept]!r}) on were not read")
+    if not parts and not explanation.truncated:
+        return None
+    return "note: " + "; ".join(parts or ["the text was truncated to the model's limit; later words were not read"])
+
+
 def record(explanation) -> dict:
     """The CLI's JSON record of an explanation (the documented fields first)."""
     data = explanation.to_dict()
@@ -38,7 +71,7 @@ def record(explanation) -> dict:
 
 
 def table(explanations, label_names: Sequence[str]) -> str:
-    """Plain-text table: one block per method, one line per word with its score."""
+    """Plain-text table: one block per method, one line per word with its score; a note when the text was cut."""
     blocks = []
     for e in explanations:
         probs = ", ".join(f"{name}={p:.3f}" for name, p in zip(label_names, e.probs))
@@ -46,13 +79,14 @@ def table(explanations, label_names: Sequence[str]) -> str:
         lines = [header, "-" * len(header)] + [f"  {w:<20} {s:+.4f}" for w, s in zip(e.words, e.scores)]
         lines.append(f"  probs: {probs}")
         blocks.append("\n".join(lines))
-    return "\n\n".join(blocks)
+    note = truncation_note(explanations[0]) if explanations else None  # every method read the same words
+    return "\n\n".join(blocks + ([note] if note else []))
 
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Parse arguments, explain, print; returns the exit status."""
     from core.explain.pair_registry import DEFAULT_PAIR_METHODS, PAIR_EXPLAINERS
-    from core.explain.registry import EXPLAINERS, explain
+    from core.explain.registry import DEFAULT_METHODS, EXPLAINERS, explain
 
     parser = argparse.ArgumentParser(prog="python -m core.explain", description="Explain a prediction.")
     parser.add_argument("--model", required=True, help="registry name or checkpoint directory")
@@ -63,7 +97,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--target", help="class to explain (name or index; default: the predicted class)")
     parser.add_argument("--likelihood", default="mlm", help="for marginal: mlm, uniform, unigram, or an MLM path")
     parser.add_argument("--sigma", type=float, default=1e-5, help="marginal: likelihood threshold")
-    parser.add_argument("--n-samples", type=int, help="lime: samples; shapley: permutations")
+    parser.add_argument("--n-samples", type=int, help="lime: samples (default 500; at least 10 and more than the "
+                        "text has words); shapley: permutations (default 25; at least 1)")
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--device", default="auto")
     parser.add_argument("--format", choices=("json", "table"), default="table")
@@ -71,9 +106,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     model = load_model(args.model, device=args.device)
     if model.config.get("pair") or args.text_b is not None:
         return explain_pair_cli(model, args)
-    methods = [m.strip() for m in (args.methods or "vmask,zero,marginal").split(",") if m.strip()]
+    methods = parse_methods(args.methods, DEFAULT_METHODS, EXPLAINERS)
     params = {"seed": args.seed, "sigma": args.sigma}
-    if args.n_samples:
+    if args.n_samples is not None:  # 0 or a negative count is refused by the explainers, not dropped
         params["n_samples"] = args.n_samples
     likelihood = None
     if "marginal" in methods:
@@ -93,16 +128,16 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 def explain_pair_cli(model, args) -> int:
     """The pair branch of :func:`main`: both texts, pair methods, the same output formats."""
-    from core.explain.pair_registry import DEFAULT_PAIR_METHODS, explain_pair
+    from core.explain.pair_registry import DEFAULT_PAIR_METHODS, PAIR_EXPLAINERS, explain_pair
 
     if not model.config.get("pair"):
         raise ExplainError(f"--text-b was given but {model.name} reads one text; pick a sentence-pair model "
                            "(pair: true in `python -m core.models list`)")
     if args.text_b is None:
         raise ExplainError(f"{model.name} is a sentence-pair model: give the second text with --text-b")
-    methods = [m.strip() for m in (args.methods or ",".join(DEFAULT_PAIR_METHODS)).split(",") if m.strip()]
+    methods = parse_methods(args.methods, DEFAULT_PAIR_METHODS, PAIR_EXPLAINERS)
     params: dict = {"seed": args.seed}
-    if args.n_samples:  # LIME samples / Shapley permutations only (GMASK's n_samples is per optimisation step)
+    if args.n_samples is not None:  # LIME samples / Shapley permutations only (GMASK's n_samples is per step)
         params.update({m: {"n_samples": args.n_samples} for m in ("lime", "shapley") if m in methods})
     run = explain_pair(model, args.text, args.text_b, methods=methods,
                        target=resolve_target(args.target, model.label_names), **params)

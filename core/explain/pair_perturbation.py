@@ -16,14 +16,12 @@ from __future__ import annotations
 
 from typing import Any
 
-import numpy as np
 import torch
 
 from core.data.tokenizers import EncodedBatch
-from core.explain.base import ExplainError
 from core.explain.erasure import MEASURE_UNITS, check_measure, score_difference
 from core.explain.pair_base import PairExplainer
-from core.explain.perturbation import lime_text_kernel, seeded
+from core.explain.perturbation import check_count, check_lime_samples, lime_text_kernel, seeded
 from core.models.pair import LoadedPairModel
 
 
@@ -60,9 +58,8 @@ class _PairCaptum(PairExplainer):
     deterministic = False
 
     def __init__(self, model: LoadedPairModel, n_samples: int, batch_size: int | None, seed: int, **extra: Any):
-        if not isinstance(n_samples, (int, np.integer)) or n_samples < 1:
-            raise ExplainError(f"n_samples must be a positive integer, got {n_samples!r}")
-        super().__init__(model, batch_size=batch_size, seed=seed, n_samples=int(n_samples), baseline="zero",
+        n_samples = check_count(n_samples, f"{self.name}: n_samples")
+        super().__init__(model, batch_size=batch_size, seed=seed, n_samples=n_samples, baseline="zero",
                          unit="probability", **extra)
 
     def attribute(self, a, b, target, probs):
@@ -86,7 +83,8 @@ class PairLime(_PairCaptum):
     """LIME over the words of both texts (captum ``Lime``; see :class:`core.explain.perturbation.LimeExplainer`).
 
     Args:
-        n_samples: perturbed pairs (default 500).
+        n_samples: perturbed pairs (default 500); at least 10 and more than the
+            pair has words (n_a + n_b), as :func:`core.explain.perturbation.check_lime_samples` says.
         kernel_width: LIME's cosine-kernel width (0.25).
         ridge_alpha: ridge penalty of the surrogate (1.0).
     """
@@ -95,8 +93,13 @@ class PairLime(_PairCaptum):
 
     def __init__(self, model: LoadedPairModel, n_samples: int = 500, kernel_width: float = 0.25,
                  ridge_alpha: float = 1.0, batch_size: int | None = None, seed: int = 0):
-        super().__init__(model, n_samples, batch_size, seed, kernel_width=kernel_width, surrogate="ridge",
-                         ridge_alpha=ridge_alpha)
+        super().__init__(model, check_lime_samples(n_samples), batch_size, seed, kernel_width=kernel_width,
+                         surrogate="ridge", ridge_alpha=ridge_alpha)
+
+    def attribute(self, a, b, target, probs):
+        """As :meth:`_PairCaptum.attribute`, after checking there are more samples than words of both texts."""
+        check_lime_samples(self.params["n_samples"], n_features(a, b))
+        return super().attribute(a, b, target, probs)
 
     def run_captum(self, forward, inputs, feature_mask):
         from captum._utils.models.linear_model import SkLearnRidge
@@ -119,7 +122,8 @@ class PairShapley(_PairCaptum):
 
     def __init__(self, model: LoadedPairModel, n_permutations: int | None = None, n_samples: int | None = None,
                  batch_size: int | None = None, seed: int = 0):
-        count = n_permutations if n_permutations is not None else n_samples if n_samples is not None else 25
+        count = check_count(n_permutations if n_permutations is not None else n_samples if n_samples is not None
+                            else 25, "shapley: n_permutations (n_samples)")
         super().__init__(model, count, batch_size, seed, n_permutations=count)
 
     def run_captum(self, forward, inputs, feature_mask):

@@ -45,12 +45,15 @@ def explain_pair(model: LoadedPairModel, text_a: str, text_b: str, methods: Sequ
         An :class:`~core.explain.registry.ExplainRun` of :class:`~core.explain.pair_base.PairExplanation`.
 
     Raises:
-        ExplainError: a single-text model, unknown method or parameter, an empty text, a bad target.
+        ExplainError: a single-text model, no method, an unknown method or parameter, an empty text,
+            a bad target.
     """
     if not is_pair_model(model):
         raise ExplainError(f"{model.name or 'this model'} reads one text; give a sentence-pair model "
                            "(pair: true in `python -m core.models list`) or explain a single text")
     methods = list(dict.fromkeys(methods))
+    if not methods:
+        raise ExplainError(f"no method given; choose from {', '.join(PAIR_EXPLAINERS)}")
     for name in methods:
         pair_explainer_class(name)
     routed = route_params(methods, params, PAIR_EXPLAINERS, KIND)

@@ -13,6 +13,10 @@ in probability units. Both methods sample: they are seeded (torch, numpy and
 left untouched) and the seed is stored in the :class:`Explanation`. Sampled
 perturbations go through the model ``batch_size`` at a time
 (captum's ``perturbations_per_eval``).
+
+Sample counts: LIME needs at least :data:`MIN_LIME_SAMPLES` samples and more
+samples than the text has words (see :func:`check_lime_samples`); Shapley
+sampling needs at least one permutation (one is a valid, if noisy, estimate).
 """
 
 from __future__ import annotations
@@ -30,6 +34,46 @@ from core.explain.base import Explainer, ExplainError
 from core.models.factory import LoadedModel
 
 BASELINES = ("zero", "unk")
+# Fewest LIME samples for any text. The real bound is per text (more samples than words,
+# see check_lime_samples); the floor keeps short texts from being fitted on a handful of
+# samples that may well all be alike. The lime package's default is 5000, MaskLens's 500.
+MIN_LIME_SAMPLES = 10
+
+
+def check_count(value: Any, what: str) -> int:
+    """``value`` as an int when it is a positive integer (not a bool), else :class:`ExplainError` naming ``what``."""
+    if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < 1:
+        raise ExplainError(f"{what} must be a positive integer, got {value!r}")
+    return int(value)
+
+
+def check_lime_samples(n_samples: int, n_words: int | None = None) -> int:
+    """Refuse too few LIME samples; returns ``n_samples`` as an int.
+
+    LIME fits a ridge regression with an intercept on one binary feature per
+    word. With ``n_samples <= n_words`` that fit is underdetermined: the
+    coefficients come from the ridge penalty rather than from the model (one
+    sample gives all-zero scores). So LIME needs ``n_samples >= n_words + 1``
+    and at least :data:`MIN_LIME_SAMPLES`.
+
+    Args:
+        n_samples: requested perturbed samples.
+        n_words: the number of features (words) of the text, when known; without
+            it only the positive-integer check and the fixed floor apply.
+
+    Raises:
+        ExplainError: the count is not a positive integer or is below the minimum;
+            the message gives the minimum and why.
+    """
+    n_samples = check_count(n_samples, "lime: n_samples")
+    why = ("it fits a linear surrogate with one weight per word, which fewer samples cannot determine "
+           "(the default is 500)")
+    if n_samples < MIN_LIME_SAMPLES:
+        raise ExplainError(f"lime: n_samples={n_samples} is too few; LIME needs at least {MIN_LIME_SAMPLES}: {why}")
+    if n_words is not None and n_samples <= n_words:
+        raise ExplainError(f"lime: n_samples={n_samples} is too few for {n_words} words; LIME needs more "
+                           f"samples than words (here at least {n_words + 1}): {why}")
+    return n_samples
 
 
 @contextmanager
@@ -71,9 +115,8 @@ class _CaptumExplainer(Explainer):
                  seed: int = 0, **extra: Any):
         if baseline not in BASELINES:
             raise ExplainError(f"baseline must be one of {', '.join(BASELINES)}, got {baseline!r}")
-        if not isinstance(n_samples, (int, np.integer)) or n_samples < 1:
-            raise ExplainError(f"n_samples must be a positive integer, got {n_samples!r}")
-        super().__init__(model, batch_size=batch_size, seed=seed, n_samples=int(n_samples), baseline=baseline,
+        n_samples = check_count(n_samples, f"{self.name}: n_samples")
+        super().__init__(model, batch_size=batch_size, seed=seed, n_samples=n_samples, baseline=baseline,
                          unit="probability", **extra)
 
     def attribute(self, batch: EncodedBatch, target: int, probs: torch.Tensor) -> tuple[list[float], dict[str, Any]]:
@@ -126,20 +169,31 @@ class LimeExplainer(_CaptumExplainer):
 
     Args:
         model: the model to explain.
-        n_samples: perturbed texts to sample (default 500).
+        n_samples: perturbed texts to sample (default 500); at least
+            :data:`MIN_LIME_SAMPLES` (10), and more than the explained text has
+            words (checked per text; see :func:`check_lime_samples`).
         baseline: ``"zero"`` embedding or ``"unk"`` for words switched off.
         kernel_width: similarity kernel width on the cosine distance (0.25).
         ridge_alpha: ridge penalty of the surrogate (1.0).
         batch_size: most perturbed texts per forward.
         seed: sampling seed.
+
+    Raises:
+        ExplainError: ``n_samples`` below 10 (here) or not above the number of
+            words of a text (in :meth:`explain`).
     """
 
     name = "lime"
 
     def __init__(self, model: LoadedModel, n_samples: int = 500, baseline: str = "zero", kernel_width: float = 0.25,
                  ridge_alpha: float = 1.0, batch_size: int | None = None, seed: int = 0):
-        super().__init__(model, n_samples, baseline, batch_size, seed, kernel_width=kernel_width,
+        super().__init__(model, check_lime_samples(n_samples), baseline, batch_size, seed, kernel_width=kernel_width,
                          surrogate="ridge", ridge_alpha=ridge_alpha)
+
+    def attribute(self, batch: EncodedBatch, target: int, probs: torch.Tensor) -> tuple[list[float], dict[str, Any]]:
+        """As :meth:`_CaptumExplainer.attribute`, after checking there are more samples than words."""
+        check_lime_samples(self.params["n_samples"], len(batch.words[0]))
+        return super().attribute(batch, target, probs)
 
     def run_captum(self, forward, inputs, baselines, feature_mask) -> torch.Tensor:
         """captum ``Lime.attribute`` with the ridge surrogate; [1, P, d] coefficients per word."""
@@ -162,7 +216,8 @@ class ShapleyExplainer(_CaptumExplainer):
 
     Args:
         model: the model to explain.
-        n_permutations: permutations to sample (captum's ``n_samples``; default 25).
+        n_permutations: permutations to sample (captum's ``n_samples``; default 25);
+            a positive integer (1 is a valid, noisy estimate).
         n_samples: the same count under LIME's name, used when ``n_permutations``
             is not given (so ``explain(..., n_samples=k)`` sets both methods' counts,
             and a settings dict with both names gives each method its own).
@@ -178,6 +233,7 @@ class ShapleyExplainer(_CaptumExplainer):
     def __init__(self, model: LoadedModel, n_permutations: int | None = None, n_samples: int | None = None,
                  baseline: str = "zero", batch_size: int | None = None, seed: int = 0):
         count = n_permutations if n_permutations is not None else n_samples if n_samples is not None else 25
+        count = check_count(count, "shapley: n_permutations (n_samples)")
         super().__init__(model, count, baseline, batch_size, seed, n_permutations=count)
 
     def run_captum(self, forward, inputs, baselines, feature_mask) -> torch.Tensor:

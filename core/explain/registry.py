@@ -170,10 +170,12 @@ def explain(model: LoadedModel, text: str, methods: Sequence[str] = DEFAULT_METH
         An :class:`ExplainRun` (explanations in method order; ``skipped`` name -> reason).
 
     Raises:
-        ExplainError: unknown method, bad parameter, empty text, target out of range,
-            or no likelihood model for ``marginal``.
+        ExplainError: no method, unknown method, bad parameter, empty text, target out
+            of range, or no likelihood model for ``marginal``.
     """
     methods = list(dict.fromkeys(methods))
+    if not methods:
+        raise ExplainError(f"no method given; choose from {', '.join(EXPLAINERS)}")
     for name in methods:
         explainer_class(name)
     routed = route_params(methods, params)
