@@ -383,3 +383,71 @@ def test_model_scorer_wordpiece_empty_text_and_unk_token():
     assert model.tokenizer.encode_words([["[UNK]"]]).input_ids[0, 1] == model.tokenizer.unk_id
     probs = model_scorer(model)([[], ["good", "movie"], ["[UNK]"]])
     assert probs.shape == (3, 2) and np.allclose(probs.sum(1), 1.0, atol=1e-5)
+
+
+# ------------------------------------------------------------------ ranking convention, accuracy unit, evaluator
+
+def test_ranking_signed_or_by_magnitude_by_hand():
+    from core.metrics import ranking_of
+
+    scores = [0.5, -2.0, 0.1, 0.5]
+    assert ranking_of(scores, "signed") == [0, 3, 2, 1]  # the opposing word goes last
+    assert ranking_of(scores, "magnitude") == [1, 0, 3, 2]  # ... or first, by |score|; ties keep word order
+    with pytest.raises(ValueError, match="unknown ranking"):
+        ranking_of(scores, "absolute")
+
+
+def test_aopc_in_accuracy_units_by_hand():
+    # good +2, bad -1, movie +0.5; removing good, then movie, then bad: sums -0.5, -1, 0 -> negative every time
+    positive = aopc(SCORER, [(SENTENCE, PERFECT)], k_max=3, unit="accuracy", labels=[1])
+    assert positive.per_k == [1.0, 1.0, 1.0] and positive.value == pytest.approx(0.75)
+    negative = aopc(SCORER, [(SENTENCE, PERFECT)], k_max=3, unit="accuracy", labels=[0])
+    assert negative.per_k == [-1.0, -1.0, -1.0] and negative.per_example == [pytest.approx(-0.75)]
+    with pytest.raises(ValueError, match="needs one gold label per example"):
+        aopc(SCORER, [(SENTENCE, PERFECT)], unit="accuracy")
+
+
+def test_posthoc_against_gold_labels_by_hand():
+    # top-1 "good" alone and the whole text are both predicted positive
+    assert posthoc_accuracy(SCORER, [(SENTENCE, PERFECT)], [1, 3], unit="accuracy", labels=[0]) == {1: 0.0, 3: 0.0}
+    assert posthoc_accuracy(SCORER, [(SENTENCE, PERFECT)], [1, 3], unit="accuracy", labels=[1]) == {1: 1.0, 3: 1.0}
+
+
+def test_degradation_keeps_its_per_example_inputs():
+    from core.metrics import degradation_curves
+
+    examples = [(SENTENCE, PERFECT), (["bad", "movie"], [1, 0])]
+    result = degradation(SCORER, examples, [0.0, 0.5, 1.0])
+    morf, lerf, score = degradation_curves(result.fractions, **result.per_example)
+    assert score == result.score and list(morf) == list(result.morf) and result.per_example["morf"].shape == (2, 3)
+
+
+def test_evaluator_model_scores_the_perturbed_texts(masklens_home):
+    from core.evaluation import evaluate
+    from core.evaluation.runner import metric_params
+    from core.metrics import model_scorer
+    from core.models import load_model
+
+    assert metric_params("aopc", 0) == {"k_max": 10, "operation": "remove"}  # default keys are unchanged
+    own = evaluate("cnn-vmask-movie-snippets", explainers=["zero"], metrics=["aopc", "posthoc"], n=15,
+                   progress=False)[0]
+    judged = evaluate("cnn-vmask-movie-snippets", explainers=["zero"], metrics=["aopc", "posthoc"], n=15,
+                      progress=False, evaluator="lstm-base-movie-snippets", unit="accuracy")[0]
+    assert judged["explained"] == 0  # the same stored explanations, scored by another model
+    import json
+
+    stored = json.loads(next((masklens_home / "evaluations").rglob("zero-*.json")).read_text())["explanations"]
+    from core.data.datasets import load_dataset
+
+    test = load_dataset("movie-snippets").test
+    label_of = dict(zip(test.ids, test.labels))
+    ids = sorted(stored)
+    examples = [(stored[i]["words"], sorted(range(len(stored[i]["scores"])), key=lambda j: (-stored[i]["scores"][j], j)))
+                for i in ids]
+    expected = aopc(model_scorer(load_model("lstm-base-movie-snippets", device="cpu")), examples, k_max=10,
+                    unit="accuracy", labels=[label_of[i] for i in ids])
+    assert judged["metrics"]["aopc"]["value"] == pytest.approx(expected.value)
+    assert judged["metrics"]["aopc"]["value"] != own["metrics"]["aopc"]["value"]
+    with pytest.raises(ValueError, match="has classes"):
+        evaluate("cnn-vmask-movie-snippets", explainers=["zero"], metrics=["aopc"], n=5, progress=False,
+                 evaluator="cnn-base-trec6")

@@ -10,7 +10,7 @@ import torch
 
 from core.data.datasets import load_dataset
 from core.training import TrainSettings, train
-from core.training.methods import annealed_beta
+from core.training.methods import annealed_beta, step_beta
 from tests.toy import toy_dataset
 
 PROBES = ["a great movie", "the plot was awful", "boring acting"]
@@ -74,7 +74,35 @@ def test_vmask_beta_is_annealed_from_start_to_end():
     assert all(a > b for a, b in zip(betas, betas[1:]))
 
 
+def test_the_default_beta_schedule_is_the_authors_step_rule():
+    # the released scripts: beta = 1; after every 10th epoch "if beta > 0.01: beta -= 0.099"
+    expected = {1: 1.0, 10: 1.0, 11: 0.901, 20: 0.901, 21: 0.802, 91: 0.109, 100: 0.109, 101: 0.01, 150: 0.01}
+    for epoch, beta in expected.items():
+        assert step_beta(epoch, 1.0, 0.01, 0.099, 10) == pytest.approx(beta), epoch
+    assert step_beta(3, 1.0, 0.01, 0.099, 1) == pytest.approx(0.802)  # the BERT script: every epoch
+    assert step_beta(30, 1.0, 0.5, 0.3, 1) == 0.5  # never below the floor
+    assert TrainSettings().beta_schedule == "step"
+
+
+def test_the_trainer_uses_the_schedule_per_epoch():
+    seen = {}
+
+    def record(event):
+        seen.setdefault(event.epoch, set()).add(round(event.beta, 6))
+
+    settings = TrainSettings(architecture="cnn", method="vmask", epochs=3, beta_every=1, beta_decrement=0.25)
+    train(settings, data=toy_dataset(n_train=60, n_eval=20), callback=record, save=False, progress=False)
+    assert seen == {1: {1.0}, 2: {0.75}, 3: {0.5}}
+    geometric = []
+    train(TrainSettings(architecture="cnn", method="vmask", epochs=2, beta_schedule="geometric"),
+          data=toy_dataset(n_train=60, n_eval=20), callback=lambda e: geometric.append(e.beta) if e.kind == "step"
+          else None, save=False, progress=False)
+    assert geometric[0] == pytest.approx(1.0) and geometric[-1] == pytest.approx(0.01)
+
+
 @pytest.mark.parametrize("change, message", [
+    ({"beta_schedule": "cosine"}, "unknown beta_schedule"),
+    ({"beta_every": 0}, "beta_every >= 1"),
     ({"epochs": 0}, "epochs must be positive"),
     ({"method": "magic"}, "unknown method 'magic'"),
     ({"architecture": "gpt"}, "unknown architecture 'gpt'"),

@@ -75,13 +75,23 @@ def sample_ids(ids: Sequence[str], n: int, seed: int) -> list[str]:
     return [ids[int(i)] for i in picked]
 
 
-def metric_params(metric: str, seed: int, operation: str = "remove", aopc_k: int = 10) -> dict[str, Any]:
+def metric_params(metric: str, seed: int, operation: str = "remove", aopc_k: int = 10, ranking: str = "signed",
+                  unit: str = "probability", evaluator: str | None = None) -> dict[str, Any]:
     """The JSON-ready settings of one metric (part of its store key).
 
     ``operation`` applies to ``aopc`` and ``degradation``; under ``mlm`` (and for ``auc_rep``) the
-    settings also hold the seed of the sampled replacements and the LM's name.
+    settings also hold the seed of the sampled replacements and the LM's name. ``ranking``
+    (``magnitude``), ``unit`` (``accuracy``, for ``aopc`` and ``posthoc``) and ``evaluator`` (the
+    scoring model's weights fingerprint) enter the key only when they are not the default, so the
+    keys of earlier results are unchanged.
     """
     params = dict(METRIC_PARAMS[metric])
+    if ranking != "signed":
+        params["ranking"] = ranking
+    if unit != "probability" and metric in ("aopc", "posthoc"):
+        params["unit"] = unit
+    if evaluator is not None:
+        params["evaluator"] = evaluator
     if metric in ("aopc", "degradation"):
         params["operation"] = operation
         if operation == "mlm":
@@ -107,29 +117,51 @@ def explainer_params(name: str, seed: int, overrides: dict[str, Any] | None = No
     return params
 
 
+def fill_explanations(store: EvaluationStore, model: Any, name: str, key_params: dict[str, Any], ids: Sequence[str],
+                      text_of: dict[str, str], get_likelihood: Callable[[], Any], flush_every: int = FLUSH_EVERY,
+                      on_stored: Callable[[int], None] | None = None):
+    """Explain the ``ids`` the store lacks for (model, explainer ``name``, ``key_params``); returns
+    (the :class:`~core.evaluation.store.ExplanationFile`, how many were explained now).
+
+    ``get_likelihood()`` gives the likelihood model of ``marginal`` (called only when needed);
+    ``on_stored(count)`` is told of the stored ids at once and of each new one as it is done.
+    """
+    from core.explain.registry import get_explainer
+
+    file = store.explanations(model.config["weights_sha256"], name, key_params, model_name=model.name)
+    missing = [i for i in ids if not file.has(i)]
+    report = on_stored or (lambda count: None)
+    report(len(ids) - len(missing))
+    if not missing:
+        return file, 0
+    ctor = {k: v for k, v in key_params.items() if k != "likelihood"}
+    if name == "marginal":
+        ctor["likelihood"] = get_likelihood()
+    explainer = get_explainer(name, model, **ctor)
+    explained = file.fill(missing, lambda i: explainer.explain(text_of[i]).to_dict(), flush_every,
+                          on_each=lambda: report(1))
+    return file, explained
+
+
 def empty_record(explainer: str, params: dict[str, Any], model_name: str, skipped: str | None) -> dict[str, Any]:
     """The record :func:`evaluate` fills for one explainer (see its Returns), before any work."""
     return {"explainer": explainer, "params": params, "n": 0, "metrics": {}, "seconds": 0.0, "model": model_name,
             "skipped": skipped, "errors": {}, "explained": 0, "timing": {}}
 
 
-def _ranking(explanation: dict) -> list[int]:
-    scores = explanation["scores"]
-    return sorted(range(len(scores)), key=lambda i: (-scores[i], i))
-
-
-def _compute_metric(metric: str, scorer, examples, params: dict[str, Any], likelihood, unk_token: str
-                    ) -> dict[str, Any]:
+def _compute_metric(metric: str, scorer, examples, params: dict[str, Any], likelihood, unk_token: str,
+                    labels: Sequence[int] | None = None) -> dict[str, Any]:
     """The JSON-ready result of one metric (posthoc keys are strings here, as in JSON)."""
     from core.metrics import aopc, auc_rep, degradation, posthoc_accuracy
 
     deletion = {"operation": params.get("operation", "remove"), "unk_token": unk_token, "likelihood": likelihood,
                 "seed": params.get("seed", 0)}
+    unit = {"unit": params.get("unit", "probability"), "labels": labels}
     if metric == "aopc":
-        result = aopc(scorer, examples, k_max=params["k_max"], **deletion)
+        result = aopc(scorer, examples, k_max=params["k_max"], **deletion, **unit)
         return {"value": result.value, "per_k": result.per_k, "k_max": result.k_max}
     if metric == "posthoc":
-        return {str(k): v for k, v in posthoc_accuracy(scorer, examples, params["k_values"]).items()}
+        return {str(k): v for k, v in posthoc_accuracy(scorer, examples, params["k_values"], **unit).items()}
     if metric == "degradation":
         result = degradation(scorer, examples, params["fractions"], **deletion)
         return {"score": result.score, "fractions": [float(x) for x in result.fractions],
@@ -151,7 +183,9 @@ def evaluate(model_name: str, explainers: Sequence[str] = EXPLAINER_NAMES, metri
              n: int = 500, seed: int = 0, device: str = "auto", progress: bool = True,
              store: EvaluationStore | None = None, params: dict[str, dict[str, Any]] | None = None,
              flush_every: int = FLUSH_EVERY, likelihood: Any | None = None, operation: str = "remove",
-             aopc_k: int = 10, on_progress: Callable[[int, int, str], None] | None = None) -> list[dict[str, Any]]:
+             aopc_k: int = 10, on_progress: Callable[[int, int, str], None] | None = None,
+             data: Any | None = None, ranking: str = "signed", unit: str = "probability",
+             evaluator: str | None = None) -> list[dict[str, Any]]:
     """Explain ``n`` seeded test examples with each explainer and score the explanations.
 
     Args:
@@ -175,6 +209,17 @@ def evaluate(model_name: str, explainers: Sequence[str] = EXPLAINER_NAMES, metri
         on_progress: called as ``(done, total, stage)`` after each explained example (``done`` of
             ``total`` = explainers x examples, stored ones counted at once) and before each metric
             (``stage`` = ``"explainer: metric"``); for a page's progress bar.
+        data: the model's data (a :class:`~core.data.datasets.DatasetSplits`, e.g. its user CSV again);
+            default: found by :func:`core.data.model_data.model_dataset`, which checks the data
+            fingerprint (a user CSV named like a bundled dataset is never mixed up with it).
+        ranking: how scores order words for the metrics: ``signed`` (by score; a word that opposes
+            the class is deleted last) or ``magnitude`` (by absolute score). The papers rank by
+            their (unsigned) masks and attention, where both agree; for signed explainers (LIME,
+            zero erasure) none of them says, so MaskLens keeps ``signed`` and reports both.
+        unit: ``probability`` (default) or ``accuracy`` against gold labels, for ``aopc`` and
+            ``posthoc`` (the VAT paper's 5.2).
+        evaluator: a model (registry name or directory) that scores the perturbed texts instead of
+            the explained model (the VAT paper classifies them with a separate LSTM-base).
 
     Returns:
         One record per explainer: ``{"explainer", "params", "n", "metrics", "seconds", "model",
@@ -205,19 +250,29 @@ def evaluate(model_name: str, explainers: Sequence[str] = EXPLAINER_NAMES, metri
                               aopc_k=aopc_k, operation=operation, on_progress=on_progress)
     from tqdm.auto import tqdm
 
-    from core.data.datasets import load_dataset
-    from core.explain.registry import get_explainer, skip_reason
-    from core.metrics import model_scorer, unk_token_for
+    from core.data.model_data import model_dataset
+    from core.explain.registry import skip_reason
+    from core.metrics import model_scorer, ranking_of, unk_token_for
     from core.models import load_model
 
     params = params or {}
     store = store if store is not None else EvaluationStore()
     model = load_model(model_name, device=device)
     fingerprint = model.config["weights_sha256"]
-    test = load_dataset(model.config["dataset"]).test
+    test = model_dataset(model.config, model.path, data).test
     ids = sample_ids(list(test.ids), n, seed)
     text_of = dict(zip(test.ids, test.texts))
-    scorer = model_scorer(model)
+    from core.metrics import RANKINGS, UNITS
+
+    if ranking not in RANKINGS or unit not in UNITS:
+        raise ValueError(f"ranking must be one of {', '.join(RANKINGS)} and unit one of {', '.join(UNITS)}")
+    evaluator_model = load_model(evaluator, device=device) if evaluator is not None else model
+    if list(evaluator_model.label_names) != list(model.label_names):
+        raise ValueError(f"the evaluator {evaluator_model.name} has classes {evaluator_model.label_names}, the "
+                         f"explained model {model.label_names}")
+    evaluator_key = evaluator_model.config["weights_sha256"] if evaluator is not None else None
+    scorer = model_scorer(evaluator_model)
+    label_of = dict(zip(test.ids, test.labels))
     likelihood_cache: dict[str, Any] = {} if likelihood is None else {"mlm": likelihood}
 
     def get_likelihood():
@@ -251,26 +306,19 @@ def evaluate(model_name: str, explainers: Sequence[str] = EXPLAINER_NAMES, metri
             if reasons[name]:
                 continue
             started = time.perf_counter()
-            file = store.explanations(fingerprint, name, key_params, model_name=model.name)
-            missing = [i for i in ids if not file.has(i)]
-            advance(len(ids) - len(missing), name)
-            if missing:
-                ctor = {k: v for k, v in key_params.items() if k != "likelihood"}
-                if name == "marginal":
-                    ctor["likelihood"] = get_likelihood()
-                explainer = get_explainer(name, model, **ctor)
-                bar.set_postfix_str(name)
-                record["explained"] = file.fill(missing, lambda i: explainer.explain(text_of[i]).to_dict(),
-                                                flush_every, on_each=lambda: advance(1, name))
+            bar.set_postfix_str(name)
+            file, record["explained"] = fill_explanations(
+                store, model, name, key_params, ids, text_of, get_likelihood, flush_every,
+                on_stored=lambda count, stage=name: advance(count, stage))
             record["timing"]["explain"] = time.perf_counter() - started
             used = [i for i in ids if file.get(i) is not None]
             record["errors"] = {i: file.error(i) for i in ids if file.error(i) is not None}
             record["n"] = len(used)
-            examples = [(list(file.get(i)["words"]), _ranking(file.get(i))) for i in used]
+            examples = [(list(file.get(i)["words"]), ranking_of(file.get(i)["scores"], ranking)) for i in used]
             for metric in metrics:
                 advance(0, f"{name}: {metric}")
                 metric_started = time.perf_counter()
-                settings = metric_params(metric, seed, operation, aopc_k)
+                settings = metric_params(metric, seed, operation, aopc_k, ranking, unit, evaluator_key)
                 if not examples:
                     continue
                 key = store.metric_key(fingerprint, name, key_params, metric, settings, used)
@@ -278,7 +326,8 @@ def evaluate(model_name: str, explainers: Sequence[str] = EXPLAINER_NAMES, metri
                 if result is None:
                     needs_lm = metric == "auc_rep" or settings.get("operation") == "mlm"
                     result = _compute_metric(metric, scorer, examples, settings,
-                                             get_likelihood() if needs_lm else None, unk_token_for(model))
+                                             get_likelihood() if needs_lm else None, unk_token_for(evaluator_model),
+                                             [label_of[i] for i in used])
                     store.put_metric(key, result)
                 record["metrics"][metric] = _public(metric, result)
                 record["timing"][metric] = time.perf_counter() - metric_started

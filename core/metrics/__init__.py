@@ -7,15 +7,16 @@ rather than a model; :func:`~core.metrics.faithfulness.model_scorer` builds one 
 """
 
 from core.metrics.agreement import agreement_matrix, kendall_tau, top_k, top_k_overlap
-from core.metrics.faithfulness import (AOPCResult, AUCRepResult, DegradationResult, Scorer, aopc, auc_rep,
-                                       OPERATIONS, ZeroedWord, degradation, delete_words, deletion_chain,
-                                       deletion_chains,
-                                       examples_from_explanations, keep_words,
-                                       model_scorer, perturb, posthoc_accuracy, replace_words, unk_token_for)
+from core.metrics.faithfulness import (OPERATIONS, RANKINGS, UNITS, AOPCResult, AUCRepResult, DegradationResult,
+                                       Scorer, ZeroedWord, aopc, auc_rep, degradation, degradation_curves,
+                                       delete_words, deletion_chain, deletion_chains, examples_from_explanations,
+                                       keep_words, model_scorer, perturb, posthoc_accuracy, posthoc_hits,
+                                       ranking_of, replace_words, unk_token_for)
 from core.metrics.importance import FrequencyImportance, frequency_importance
 
 __all__ = ["AOPCResult", "AUCRepResult", "DegradationResult", "FrequencyImportance", "Scorer", "agreement_matrix",
-           "aopc", "auc_rep", "degradation", "delete_words", "deletion_chain", "deletion_chains", "OPERATIONS",
+           "aopc", "auc_rep", "degradation", "degradation_curves", "delete_words", "deletion_chain", "deletion_chains",
+           "OPERATIONS", "RANKINGS", "UNITS", "posthoc_hits", "ranking_of",
            "ZeroedWord", "examples_from_explanations", "frequency_importance",
            "keep_words", "kendall_tau", "model_scorer", "perturb", "posthoc_accuracy", "replace_words", "top_k",
            "top_k_overlap", "unk_token_for"]

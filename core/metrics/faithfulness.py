@@ -29,7 +29,7 @@ Metrics: :func:`aopc` (GMASK eq. 9), :func:`posthoc_accuracy` (VMASK 5.1.2),
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Callable, Iterable, Sequence
 
 import numpy as np
@@ -232,6 +232,32 @@ def _full_predictions(scorer: Scorer, examples) -> tuple[np.ndarray, np.ndarray]
     return predicted, probs[np.arange(len(examples)), predicted]
 
 
+UNITS = ("probability", "accuracy")
+RANKINGS = ("signed", "magnitude")
+
+
+def _check_unit(unit: str, labels: Sequence[int] | None, n_examples: int) -> np.ndarray | None:
+    """The gold labels [M] as an array when ``unit == "accuracy"`` (None for ``"probability"``)."""
+    if unit not in UNITS:
+        raise ValueError(f"unknown unit {unit!r}; choose one of {', '.join(UNITS)}")
+    if unit == "probability":
+        return None
+    if labels is None or len(labels) != n_examples:
+        raise ValueError(f"unit 'accuracy' needs one gold label per example ({n_examples}), got "
+                         f"{None if labels is None else len(labels)}")
+    return np.asarray(labels, dtype=np.int64)
+
+
+def ranking_of(scores: Sequence[float], by: str = "signed") -> list[int]:
+    """Word indices from most to least important: by score (``"signed"``: a word that opposes the
+    class ranks last) or by absolute score (``"magnitude"``: a strong opposing word ranks high).
+    Ties keep the word order."""
+    if by not in RANKINGS:
+        raise ValueError(f"unknown ranking {by!r}; choose one of {', '.join(RANKINGS)}")
+    key = (lambda i: (-abs(scores[i]), i)) if by == "magnitude" else (lambda i: (-scores[i], i))
+    return sorted(range(len(scores)), key=key)
+
+
 def _count(fraction: float, n: int) -> int:
     """round(fraction * n), halves rounded up (not Python's round-half-to-even)."""
     return min(n, int(math.floor(fraction * n + 0.5 + 1e-9)))
@@ -252,18 +278,21 @@ class AOPCResult:
 
     Attributes:
         per_k: for k = 1..K, the mean over examples of p(y|x) - p(y|x without its top-k words)
-            (probability units, in [-1, 1]).
+            (probability units, in [-1, 1]; unit ``accuracy``: 1[correct on x] - 1[correct without them]).
         value: (1 / (K + 1)) * sum_k per_k[k] (GMASK eq. 9).
         k_max: K.
+        per_example: [M] each example's (1 / (K + 1)) * sum_k drop; ``value`` is their mean.
     """
 
     per_k: list[float]
     value: float
     k_max: int
+    per_example: list[float] = field(default_factory=list)
 
 
 def aopc(scorer: Scorer, examples: Sequence[Example], k_max: int = 10, operation: str = "remove",
-         unk_token: str = UNK, likelihood: "LikelihoodModel | None" = None, seed: int = 0) -> AOPCResult:
+         unk_token: str = UNK, likelihood: "LikelihoodModel | None" = None, seed: int = 0,
+         unit: str = "probability", labels: Sequence[int] | None = None) -> AOPCResult:
     """AOPC = 1/(K+1) * sum_{k=1..K} < p(y|x) - p(y|x \\ top-1..k) >_x  (GMASK eq. 9).
 
     The 1/(K+1) factor follows GMASK eq. 9 (and Samek et al., whose curve includes k = 0 with a
@@ -278,41 +307,65 @@ def aopc(scorer: Scorer, examples: Sequence[Example], k_max: int = 10, operation
         unk_token: the replacement word for ``"unk"``.
         likelihood: the masked LM of ``"mlm"``.
         seed: seed of ``"mlm"``'s sampling.
+        unit: ``"probability"`` (above) or ``"accuracy"``: the drop of 1[prediction = gold label]
+            (the VAT paper's 5.2: "the average change of accuracy", classified by a separate model,
+            which is the scorer's model).
+        labels: [M] gold class indices, needed by ``"accuracy"``.
     """
     if k_max < 1:
         raise ValueError(f"k_max must be at least 1, got {k_max}")
     _check_operation(operation, likelihood)
     examples = _check_examples(examples)
-    predicted, full = _full_predictions(scorer, examples)
+    gold = _check_unit(unit, labels, len(examples))
+    full_probs = _score(scorer, [words for words, _ in examples])
     chains = deletion_chains([(words, ranking, range(1, k_max + 1)) for words, ranking in examples], operation,
                              unk_token, likelihood, np.random.default_rng(seed))
     variants = [variant for chain in chains for variant in chain]
     probs = _score(scorer, variants).reshape(len(examples), k_max, -1)
-    perturbed = probs[np.arange(len(examples)), :, predicted]  # [M, K]
-    per_k = (full[:, None] - perturbed).mean(0)
-    return AOPCResult([float(v) for v in per_k], float(per_k.sum() / (k_max + 1)), k_max)
+    if gold is None:
+        predicted = full_probs.argmax(1)
+        full = full_probs[np.arange(len(examples)), predicted]
+        perturbed = probs[np.arange(len(examples)), :, predicted]  # [M, K]
+    else:
+        full = (full_probs.argmax(1) == gold).astype(np.float64)
+        perturbed = (probs.argmax(2) == gold[:, None]).astype(np.float64)
+    drops = full[:, None] - perturbed
+    per_k = drops.mean(0)
+    return AOPCResult([float(v) for v in per_k], float(per_k.sum() / (k_max + 1)), k_max,
+                      [float(v) for v in drops.sum(1) / (k_max + 1)])
 
 
 # ---------------------------------------------------------------------------------------------- post-hoc accuracy
 
-def posthoc_accuracy(scorer: Scorer, examples: Sequence[Example], k_values: Iterable[int] = range(1, 11)
-                     ) -> dict[int, float]:
+def posthoc_accuracy(scorer: Scorer, examples: Sequence[Example], k_values: Iterable[int] = range(1, 11),
+                     unit: str = "probability", labels: Sequence[int] | None = None) -> dict[int, float]:
     """post-hoc-acc(k) = (1/M) * sum_m 1[y_m(k) = y_m]  (VMASK 5.1.2, after Chen et al. 2018).
 
     ``y_m`` is the prediction on the full text, ``y_m(k)`` the prediction on only the top-k words
     of the ranking, kept in their original order (all words when the text has fewer than k).
+    With ``unit="accuracy"`` ``y_m`` is the gold label instead (the VAT paper's Table 4: "compare
+    it with the ground truth").
 
     Returns:
         {k: accuracy in [0, 1]} for each k in ``k_values``.
     """
     k_values = [int(k) for k in k_values]
+    hits = posthoc_hits(scorer, examples, k_values, unit, labels)
+    return {k: float(hits[:, j].mean()) for j, k in enumerate(k_values)}
+
+
+def posthoc_hits(scorer: Scorer, examples: Sequence[Example], k_values: Sequence[int], unit: str = "probability",
+                 labels: Sequence[int] | None = None) -> np.ndarray:
+    """Per example and k, 1.0 when the top-k words alone give ``y_m`` (see :func:`posthoc_accuracy`): [M, len(k_values)]."""
+    k_values = [int(k) for k in k_values]
     if not k_values or min(k_values) < 1:
         raise ValueError(f"k_values must be a non-empty list of integers >= 1, got {k_values}")
     examples = _check_examples(examples)
-    predicted, _ = _full_predictions(scorer, examples)
+    gold = _check_unit(unit, labels, len(examples))
+    target = _full_predictions(scorer, examples)[0] if gold is None else gold
     variants = [keep_words(words, set(ranking[:k])) for words, ranking in examples for k in k_values]
     kept_pred = _score(scorer, variants).argmax(1).reshape(len(examples), len(k_values))
-    return {k: float((kept_pred[:, j] == predicted).mean()) for j, k in enumerate(k_values)}
+    return (kept_pred == target[:, None]).astype(np.float64)
 
 
 # ---------------------------------------------------------------------------------------------- degradation
@@ -326,12 +379,15 @@ class DegradationResult:
         morf: [F] normalised output S when the most relevant words go first.
         lerf: [F] normalised output S when the least relevant words go first.
         score: integral over rho of (lerf - morf) (trapezoid rule; rho in [0, 1] = GMASK's rho% / 100).
+        per_example: per example p(y|x) [M], p(y|x_o) [M], MoRF and LeRF p(y|x_rho) [M, F], the inputs
+            of :func:`degradation_curves` (for a bootstrap over examples).
     """
 
     fractions: np.ndarray
     morf: np.ndarray
     lerf: np.ndarray
     score: float
+    per_example: dict[str, np.ndarray] = field(default_factory=dict)
 
 
 def degradation(scorer: Scorer, examples: Sequence[Example], fractions: Sequence[float] = np.linspace(0, 1, 11),
@@ -375,13 +431,27 @@ def degradation(scorer: Scorer, examples: Sequence[Example], fractions: Sequence
         for most, least in zip(morf, lerf):
             variants.extend([most, least])
     probs = _score(scorer, variants).reshape(len(examples), 1 + 2 * len(fractions), -1)
-    p_y = probs[np.arange(len(examples)), :, predicted].mean(0)  # averages over examples
-    empty, morf_p, lerf_p = p_y[0], p_y[1::2], p_y[2::2]
-    denominator = full.mean() - empty
+    p_y = probs[np.arange(len(examples)), :, predicted]  # [M, 1 + 2F]
+    per_example = {"full": full, "empty": p_y[:, 0], "morf": p_y[:, 1::2], "lerf": p_y[:, 2::2]}
+    morf, lerf, score = degradation_curves(fractions, **per_example)
+    return DegradationResult(fractions, morf, lerf, score, per_example)
+
+
+def degradation_curves(fractions: np.ndarray, full: np.ndarray, empty: np.ndarray, morf: np.ndarray,
+                       lerf: np.ndarray) -> tuple[np.ndarray, np.ndarray, float]:
+    """GMASK eq. 10-11 from per-example probabilities: (S_MoRF [F], S_LeRF [F], score).
+
+    Args:
+        fractions: [F] rho values.
+        full, empty: [M] p(y|x) and p(y|x_o).
+        morf, lerf: [M, F] p(y|x_rho) with the most / least relevant words removed first.
+    """
+    empty_mean = empty.mean()
+    denominator = full.mean() - empty_mean
     with np.errstate(divide="ignore", invalid="ignore"):
-        morf = (morf_p - empty) / denominator if denominator != 0 else np.full(len(fractions), np.nan)
-        lerf = (lerf_p - empty) / denominator if denominator != 0 else np.full(len(fractions), np.nan)
-    return DegradationResult(fractions, morf, lerf, float(np.trapezoid(lerf - morf, fractions)))
+        s_morf = (morf.mean(0) - empty_mean) / denominator if denominator != 0 else np.full(len(fractions), np.nan)
+        s_lerf = (lerf.mean(0) - empty_mean) / denominator if denominator != 0 else np.full(len(fractions), np.nan)
+    return s_morf, s_lerf, float(np.trapezoid(s_lerf - s_morf, fractions))
 
 
 # ---------------------------------------------------------------------------------------------- AUC_rep

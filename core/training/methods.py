@@ -64,14 +64,40 @@ def check_architecture(method: str, architecture: str) -> None:
         raise ValueError(f"method {method!r} needs architecture {' or '.join(allowed)}, not {architecture!r}")
 
 
-def annealed_beta(step: int, total_steps: int, beta_start: float, beta_end: float) -> float:
-    """KL-cost annealing for VMASK: beta falls geometrically from ``beta_start`` to ``beta_end``.
+BETA_SCHEDULES = ("step", "geometric")
 
-    The paper anneals beta (Bowman et al. 2016) without giving the schedule;
-    MaskLens interpolates log(beta) linearly over the training steps, so
-    beta(0) = beta_start and beta(total_steps - 1) = beta_end.
+
+def annealed_beta(step: int, total_steps: int, beta_start: float, beta_end: float) -> float:
+    """The ``geometric`` schedule: beta falls geometrically from ``beta_start`` to ``beta_end``.
+
+    log(beta) is interpolated linearly over the training steps, so beta(0) = beta_start and
+    beta(total_steps - 1) = beta_end. MaskLens's default before the authors' rule was known;
+    kept as an option (it closes the mask's entropy pressure within a short run, leaving the
+    masks nearly all open).
     """
     if total_steps <= 1:
         return beta_end
     fraction = min(max(step / (total_steps - 1), 0.0), 1.0)
     return math.exp(math.log(beta_start) + fraction * (math.log(beta_end) - math.log(beta_start)))
+
+
+def step_beta(epoch: int, beta_start: float, beta_end: float, decrement: float, every: int) -> float:
+    """The ``step`` schedule of the VMASK authors' released training scripts (the default).
+
+    beta starts at ``beta_start`` and, after every ``every`` epochs, falls by ``decrement``
+    while it is above ``beta_end`` (the scripts: 1.0, -0.099 every 10 epochs for the CNN and
+    LSTM, every epoch for BERT), never below ``beta_end``. With the scripts' 100 epochs beta
+    is 1.0 for epochs 1-10, 0.901 for 11-20, ..., 0.109 for 91-100.
+
+    Args:
+        epoch: 1-based epoch.
+        beta_start, beta_end: first value and floor (the scripts' floor test is ``beta > 0.01``).
+        decrement: subtracted after every ``every`` epochs.
+        every: epochs between two decrements (>= 1).
+    """
+    beta = beta_start
+    for _ in range((epoch - 1) // every):
+        if beta <= beta_end + 1e-12:  # the scripts compare in floating point; 1 - 10 * 0.099 is the floor
+            break
+        beta = max(beta - decrement, beta_end)
+    return beta

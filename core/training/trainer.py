@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import copy
 import time
+import warnings
 from collections import Counter
 from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
@@ -21,17 +22,18 @@ import torch
 import torch.nn.functional as F
 from tqdm.auto import tqdm
 
-from core import paths
 from core.data.datasets import DatasetSplits, load_dataset
+from core.data.model_data import TEST_SPLIT_FILE, test_split_file
 from core.data.text import split_words
 from core.data.tokenizers import EncodedBatch, Vocab
 from core.device import pick_device
 from core.models.factory import LoadedModel, build_classifier, bundle, default_model_config, save_model
 from core.models.masks import InformationBottleneckMask
+from core.registry import new_model_directory
 from core.training import evarm as evarm_training
 from core.training import vat as vat_training
 from core.training.freezing import optimizer_step, trainable_only
-from core.training.methods import annealed_beta, check_architecture, method_spec
+from core.training.methods import BETA_SCHEDULES, annealed_beta, check_architecture, method_spec, step_beta
 
 DEFAULT_LR = {"cnn": 1e-3, "lstm": 1e-3, "minilm": 3e-5}
 DEFAULT_BATCH = {"cnn": 50, "lstm": 50, "minilm": 32}
@@ -52,7 +54,12 @@ class TrainSettings:
             for ``vat`` the attention warm-up before the iterations.
         batch_size, lr: Adam settings (None: per-architecture defaults; for
             minilm the mask layer and head use lr 1e-3, the encoder ``lr``).
-        beta_start, beta_end: VMASK's annealed weight of -H(q(R|x)).
+        beta_start, beta_end: VMASK's annealed weight of -H(q(R|x)): first value and floor.
+        beta_schedule: ``step`` (default, the VMASK authors' released scripts: ``beta_start``
+            minus ``beta_decrement`` after every ``beta_every`` epochs, floor ``beta_end``;
+            :func:`core.training.methods.step_beta`) or ``geometric`` (log-linear from
+            ``beta_start`` to ``beta_end`` over all steps; :func:`~core.training.methods.annealed_beta`).
+        beta_decrement, beta_every: the ``step`` schedule's decrement and its period in epochs.
         iba_beta: IBA's weight of its KL bound.
         l2_weight: weight of ||theta||^2 for the l2 method.
         tau: Gumbel-softmax temperature (VMASK, L2X).
@@ -81,6 +88,9 @@ class TrainSettings:
     lr: float | None = None
     beta_start: float = 1.0
     beta_end: float = 0.01
+    beta_schedule: str = "step"
+    beta_decrement: float = 0.099
+    beta_every: int = 10
     iba_beta: float = 1e-3
     l2_weight: float = 1e-4
     tau: float = 0.5
@@ -115,7 +125,8 @@ class TrainSettings:
         settings.lr = self.lr if self.lr is not None else DEFAULT_LR[self.architecture]
         if self.mask_hidden is None:
             settings.mask_hidden = 100 if self.architecture != "minilm" else 384
-        settings.name = self.name or f"{self.architecture}-{self.method}-{self.dataset}"
+        settings.name = self.name if self.name is not None else default_model_name(self.architecture, self.method,
+                                                                                  self.dataset)
         if settings.batch_size < 1:
             raise ValueError(f"batch_size must be at least 1, got {settings.batch_size}")
         for label, value in [("epochs", settings.epochs), ("lr", settings.lr), ("mask_hidden", settings.mask_hidden),
@@ -130,7 +141,20 @@ class TrainSettings:
             raise ValueError("minilm_trainable_layers needs architecture minilm and a value in 1..6")
         if not 0 < self.beta_end <= self.beta_start:
             raise ValueError("need 0 < beta_end <= beta_start")
+        if self.beta_schedule not in BETA_SCHEDULES:
+            raise ValueError(f"unknown beta_schedule {self.beta_schedule!r}; choose one of {', '.join(BETA_SCHEDULES)}")
+        if self.beta_decrement < 0 or self.beta_every < 1:
+            raise ValueError("need beta_decrement >= 0 and beta_every >= 1")
         return settings
+
+
+def default_model_name(architecture: str, method: str, dataset: str) -> str:
+    """``{architecture}-{method}-{dataset}``, with ``-user`` appended when a shipped model has that name
+    (a user model of a shipped name would be hidden by it; the README's own commands hit this)."""
+    from core.registry import shipped_model_names
+
+    name = f"{architecture}-{method}-{dataset}"
+    return f"{name}-user" if name in shipped_model_names() else name
 
 
 @dataclass
@@ -163,6 +187,7 @@ class TrainResult:
     history: list[dict[str, Any]] = field(default_factory=list)
     path: Path | None = None
     stopped_early: bool = False
+    warmup: dict[str, Any] | None = None  # VAT: its ATT warm-up at the best warm-up epoch (state, epoch, dev_accuracy)
 
 
 def _mask_config(settings: TrainSettings) -> dict[str, Any]:
@@ -272,7 +297,7 @@ def _word_lists(split) -> list[list[str]]:
 
 def train(settings: TrainSettings, data: DatasetSplits | None = None,
           callback: Callable[[TrainEvent], bool | None] | None = None, save: bool = True,
-          output_dir: str | Path | None = None, progress: bool = True) -> TrainResult:
+          output_dir: str | Path | None = None, progress: bool = True, overwrite: bool = False) -> TrainResult:
     """Train a classifier with one of :data:`core.training.methods.METHODS` and save it.
 
     VAT runs its warm-up and compressor/learner phases epoch by epoch
@@ -290,16 +315,23 @@ def train(settings: TrainSettings, data: DatasetSplits | None = None,
         save: write a checkpoint into ``output_dir / settings.name``.
         output_dir: default ``$MASKLENS_HOME/models``.
         progress: show a tqdm progress bar.
+        overwrite: replace an existing checkpoint of that name (else that is refused before training).
 
     Returns:
         The trained model (best dev epoch), its metrics and history.
+
+    Raises:
+        ValueError: bad settings, or a name the rule of :func:`core.registry.new_model_directory` refuses.
     """
+    own_data = data is not None
     if data is not None:
         settings = replace(settings, dataset=data.name)
     settings = settings.resolved()
+    target = new_model_directory(settings.name, output_dir, overwrite) if save else None
     data = data if data is not None else load_dataset(settings.dataset)
     if settings.max_train or settings.max_eval:
         data = data.subset(settings.max_train, settings.max_eval, seed=settings.seed)
+    extra_files = {TEST_SPLIT_FILE: test_split_file(data)} if own_data else None  # user data: keep its test split
     device = pick_device(settings.device)
     torch.manual_seed(settings.seed)
     words = {name: _word_lists(data.split(name)) for name in ("train", "dev", "test")}
@@ -314,6 +346,7 @@ def train(settings: TrainSettings, data: DatasetSplits | None = None,
     labels = {name: torch.tensor(data.split(name).labels, dtype=torch.long) for name in words}
     _set_iba_statistics(model, encoded["train"])
     history, best, stopped = _fit(model, settings, encoded, labels, callback, progress)
+    warmup = best.get("warmup")
     model.model.load_state_dict(best["state"])
     model.model.eval()
     metrics = {"dev_accuracy": best["dev_accuracy"], "best_epoch": best["epoch"],
@@ -323,9 +356,29 @@ def train(settings: TrainSettings, data: DatasetSplits | None = None,
     model.config.update({"metrics": metrics, "history": history})
     if method_spec(settings.method).has_global_importance:
         model.config["global_importance"] = global_importance(model, words["train"])
-    path = save_model(model, Path(output_dir or paths.user_models_dir()) / settings.name,
-                      half_precision=settings.half_precision) if save else None
-    return TrainResult(model, metrics, history, path, stopped)
+    if target is not None:
+        target = _still_free(target, output_dir, overwrite)
+        model.name = target.name
+    path = (save_model(model, target, half_precision=settings.half_precision, extra_files=extra_files)
+            if target is not None else None)
+    return TrainResult(model, metrics, history, path, stopped,
+                       {k: warmup[k] for k in ("state", "epoch", "dev_accuracy")} if warmup else None)
+
+
+def _still_free(target: Path, output_dir: str | Path | None, overwrite: bool) -> Path:
+    """``target``, or ``<name>-2``, ``-3``... when another run took the name while this one trained
+    (the trained model is never thrown away, nor is the other one replaced); warns when it moves."""
+    for attempt in range(1, 1000):
+        name = target.name if attempt == 1 else f"{target.name}-{attempt}"
+        try:
+            chosen = new_model_directory(name, output_dir, overwrite and attempt == 1)
+        except ValueError:
+            continue
+        if attempt > 1:
+            warnings.warn(f"{target} was created by another run while this one trained; saved as {chosen} instead",
+                          RuntimeWarning, stacklevel=3)
+        return chosen
+    raise ValueError(f"no free checkpoint name near {target}")
 
 
 def epoch_phases(settings: TrainSettings) -> list[str]:
@@ -351,10 +404,12 @@ def _phase_scope(model: LoadedModel, settings: TrainSettings, phase: str):
     return trainable_only(model.model, prefixes)
 
 
-def _beta(settings: TrainSettings, step: int, total_steps: int) -> float:
+def _beta(settings: TrainSettings, step: int, total_steps: int, epoch: int) -> float:
     if settings.method in ("vat", "evarm", "evarm_mask"):
         return settings.vib_beta
-    return annealed_beta(step, total_steps, settings.beta_start, settings.beta_end)
+    if settings.beta_schedule == "geometric":
+        return annealed_beta(step, total_steps, settings.beta_start, settings.beta_end)
+    return step_beta(epoch, settings.beta_start, settings.beta_end, settings.beta_decrement, settings.beta_every)
 
 
 def _start_vat_iterations(model: LoadedModel, best: dict[str, Any]) -> dict[str, Any]:
@@ -366,7 +421,7 @@ def _start_vat_iterations(model: LoadedModel, best: dict[str, Any]) -> dict[str,
     compressed one (the warm-up's record stays in the history).
     """
     model.model.load_state_dict(best["state"])
-    return {"dev_accuracy": -1.0, "epoch": 0, "state": best["state"]}
+    return {"dev_accuracy": -1.0, "epoch": 0, "state": best["state"], "warmup": best}
 
 
 def _fit(model: LoadedModel, settings: TrainSettings, encoded: dict[str, EncodedBatch],
@@ -391,7 +446,7 @@ def _fit(model: LoadedModel, settings: TrainSettings, encoded: dict[str, Encoded
             for start in range(0, n_train, settings.batch_size):
                 rows = order[start: start + settings.batch_size]
                 batch = _batch(encoded["train"], rows, _min_len(model)).to(model.device)
-                beta = _beta(settings, step, total_steps)
+                beta = _beta(settings, step, total_steps, epoch)
                 result = _train_step(model, settings, optimizer, batch, labels["train"][rows].to(model.device), beta,
                                      phase)
                 step += 1
@@ -412,7 +467,8 @@ def _fit(model: LoadedModel, settings: TrainSettings, encoded: dict[str, Encoded
             record["contrastive_loss"] = float(np.mean(extra))
         history.append(record)
         if dev_acc > best["dev_accuracy"]:
-            best = {"dev_accuracy": dev_acc, "epoch": epoch, "state": copy.deepcopy(model.model.state_dict())}
+            best = {"dev_accuracy": dev_acc, "epoch": epoch, "state": copy.deepcopy(model.model.state_dict()),
+                    **({"warmup": best["warmup"]} if "warmup" in best else {})}
         event = TrainEvent("epoch", epoch, step, total_steps, record["train_loss"], beta, dev_acc, record["seconds"],
                            phase)
         if stopped or (callback and callback(event) is False):
