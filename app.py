@@ -19,6 +19,7 @@ PAGES = [
     st.Page("views/representations.py", title="Representations", icon=":material/scatter_plot:"),
     st.Page("views/train.py", title="Train", icon=":material/model_training:"),
     st.Page("views/sentence_pairs.py", title="Sentence pairs", icon=":material/compare_arrows:"),
+    st.Page("views/reproductions.py", title="Reproductions", icon=":material/verified:"),
 ]
 
 st.navigation(PAGES).run()

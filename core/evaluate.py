@@ -72,9 +72,10 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--metrics", default=",".join(METRICS), help=f"comma-separated: {', '.join(METRICS)}")
     parser.add_argument("--n", type=int, default=500, help="test examples sampled (seeded)")
     parser.add_argument("--seed", type=int, default=0)
-    parser.add_argument("--operation", choices=DELETIONS, default="remove",
+    parser.add_argument("--operation", choices=(*DELETIONS, "pad"), default="remove",
                         help="how AOPC and degradation delete a word: remove (the papers), zero (zero embedding), "
-                             "unk (unknown word) or mlm (a word sampled from the shipped masked LM)")
+                             "unk (unknown word), mlm (a word sampled from the shipped masked LM); sentence-pair "
+                             "models: remove or pad (the GMASK authors' code: the word's ids become padding)")
     parser.add_argument("--aopc-k", type=int, default=10, help="K of AOPC (VMASK Table 4 uses 5)")
     parser.add_argument("--device", default="auto", help="auto (CUDA when present), cpu or cuda")
     parser.add_argument("--ranking", choices=("signed", "magnitude"), default="signed",

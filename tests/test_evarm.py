@@ -187,3 +187,81 @@ def test_trainable_layers_must_fit_the_encoder():
     net = build_classifier("minilm", {**TINY_BERT, "trainable_layers": 1}, {"kind": "none"}, num_classes=2)
     frozen = set(net.frozen_parameter_names())
     assert any(".layer.0." in n for n in frozen) and not any(".layer.1." in n for n in frozen)
+
+
+def _logit_gate(inference="soft"):
+    """An E-VarM gate whose MLP is the identity: the "states" [B, T, 2] are its (drop, keep) logits."""
+    from core.models.evarm import EVarMGate
+
+    gate = EVarMGate(state_dim=2, num_states=1, hidden_dim=2, inference=inference).eval()
+    gate.gate = torch.nn.Identity()
+    return gate
+
+
+def test_hard_inference_keeps_or_drops_each_piece_by_eq3_and_soft_scales_by_alpha():
+    # keep probabilities 0.3 and 0.8 at the two word pieces; [CLS]/[SEP] positions pass unchanged
+    logits = torch.tensor([[[0.0, 0.0], [0.0, math.log(0.3 / 0.7)], [0.0, math.log(0.8 / 0.2)], [0.0, 0.0]]])
+    token_mask = torch.tensor([[False, True, True, False]])
+    embeddings = torch.tensor([[[1.0, 2.0], [3.0, 4.0], [5.0, 6.0], [7.0, 8.0]]])
+    soft = _logit_gate()(embeddings, token_mask, logits)
+    assert soft.masked.flatten().tolist() == pytest.approx([1, 2, 0.9, 1.2, 4.0, 4.8, 7, 8])
+    gate = _logit_gate("hard")
+    hard = gate(embeddings, token_mask, logits)
+    assert hard.masked.tolist() == [[[1, 2], [0, 0], [5, 6], [7, 8]]]  # factors exactly 0 and 1
+    assert hard.importance[0].tolist() == pytest.approx([0, 0.3, 0.8, 0])  # alpha under both modes
+    assert float(hard.regularizer) == pytest.approx(float(soft.regularizer))
+    soft_gate = _logit_gate().train()
+    torch.manual_seed(1)
+    relaxed = gate.train()(embeddings, token_mask, logits).masked
+    assert not torch.equal(relaxed, hard.masked)  # training ignores the mode: the relaxed sample as before
+    torch.manual_seed(1)
+    assert torch.equal(relaxed, soft_gate(embeddings, token_mask, logits).masked)
+
+
+def test_hard_keep_drops_a_tie():
+    from core.models.evarm import hard_keep
+
+    log_probs = torch.log(torch.tensor([[[0.5, 0.5], [0.49, 0.51], [0.51, 0.49]]]))
+    assert hard_keep(log_probs).tolist() == [[0.0, 1.0, 0.0]]
+
+
+def test_set_gate_inference_switches_a_loaded_model_and_soft_stays_the_default():
+    from core.models.evarm import set_gate_inference
+
+    model = tiny_evarm()
+    net = model.model.eval()
+    assert net.mask.inference == "soft"
+    with torch.no_grad():
+        net.mask.gate[-1].bias.zero_()  # alpha near 0.5: some pieces kept, some dropped
+    batch = model.encode(TEXTS)
+    with torch.no_grad():
+        emb = net.embed(batch.input_ids)
+        alpha = net.token_importance(batch.input_ids, batch.attention_mask, batch.token_mask)
+        keep = (alpha > 0.5) | ~batch.token_mask
+        attention = batch.attention_mask.bool()
+        assert keep[batch.token_mask].any() and not keep[batch.token_mask].all()
+        soft_factor = torch.where(batch.token_mask, alpha, torch.ones_like(alpha))
+        soft = net.classify(batch).logits
+        assert torch.allclose(soft, net.head(net.represent(emb * soft_factor.unsqueeze(-1), attention)), atol=1e-5)
+        assert set_gate_inference(model, "hard") == "soft"
+        hard = net.classify(batch).logits
+        assert torch.allclose(hard, net.head(net.represent(emb * keep.unsqueeze(-1), attention)), atol=1e-5)
+        assert not torch.allclose(hard, soft, atol=1e-4)
+        assert set_gate_inference(net, "soft") == "hard"
+        assert torch.equal(net.classify(batch).logits, soft)
+
+
+def test_unknown_gate_inference_is_refused():
+    from core.models.evarm import EVarMGate, set_gate_inference
+
+    with pytest.raises(ValueError, match="unknown E-VarM gate inference 'sample'"):
+        EVarMGate(4, 2, inference="sample")
+    gate = EVarMGate(4, 2)
+    with pytest.raises(ValueError, match="soft, hard"):
+        gate.inference = "binary"
+    assert gate.inference == "soft"
+    with pytest.raises(ValueError, match="unknown E-VarM gate inference"):
+        set_gate_inference(tiny_evarm(), "argmax")
+    plain = build_classifier("minilm", TINY_BERT, {"kind": "vmask", "hidden_dim": 8}, num_classes=2)
+    with pytest.raises(ValueError, match="no E-VarM gate"):
+        set_gate_inference(plain, "hard")

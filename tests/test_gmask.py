@@ -11,7 +11,11 @@ from core.explain.gmask import (GMaskExplainer, IMaskExplainer, entropy, fit_gro
                                 select_top_words, weighted_attributions, z_entropy)
 from core.explain.pair_perturbation import PairLime, PairShapley, PairZeroErasure
 from core.explain.pair_registry import explain_pair
-from tests.pair_toy import TEXT_A, TEXT_B, toy_pair_model
+from core.data.tokenizers import Vocab, WordTokenizer
+from core.metrics.faithfulness import ZeroedItem, ZeroedWord, aopc, degradation, perturb
+from core.metrics.pairs import metric_operation, pair_examples, pair_scorer, split_tagged, untag
+from core.models.pair import LoadedPairModel, PairClassifier
+from tests.pair_toy import TEXT_A, TEXT_B, WORDS, toy_pair_model
 
 FAST = {"steps": 60, "n_samples": 48}
 
@@ -183,7 +187,7 @@ def test_pair_evaluation_reports_progress_honours_aopc_k_and_rejects_other_delet
                        device="cpu", progress=False, aopc_k=2, on_progress=lambda *call: calls.append(call))
     assert [c[0] for c in calls] == [0, 1, 2, 3, 3] and calls[-1] == (3, 3, "zero: aopc")
     assert records[0]["metrics"]["aopc"]["k_max"] == 2 and len(records[0]["metrics"]["aopc"]["per_k"]) == 2
-    with pytest.raises(ValueError, match="removal only"):
+    with pytest.raises(ValueError, match="'remove' or 'pad' only, not 'unk'"):
         evaluate("dattn-trec6-answer-type-pairs", explainers=["zero"], metrics=["aopc"], n=3, operation="unk")
     again = evaluate("dattn-trec6-answer-type-pairs", explainers=["zero"], metrics=["aopc"], n=3, device="cpu",
                      progress=False, aopc_k=np.int64(2))
@@ -197,3 +201,162 @@ def test_evaluate_arguments_accept_pair_explainer_names():
     assert check_arguments(["gmask", "imask", "zero"], ["aopc"], 3)[0] == ["gmask", "imask", "zero"]
     with pytest.raises(ValueError, match="unknown explainer"):
         check_arguments(["gmasq"], ["aopc"], 3)
+
+
+class SumPairModel(PairClassifier):
+    """l = (sum of the attended 1-d embeddings of A and B) - 1.5; "cat", "dog" embed as 1, "<pad>" as -1, others 0.
+
+    The pad row differs from 0 (a removed word) and from any word, and batch padding is outside the
+    attention mask, so the score tells removal, padding in place and padding masked out apart.
+    """
+
+    architecture = "sum-pair"
+
+    def __init__(self):
+        super().__init__()
+        table = torch.tensor([[-1.0] if w == "<pad>" else [1.0] if w in ("cat", "dog") else [0.0] for w in WORDS])
+        self.embedding = torch.nn.Embedding.from_pretrained(table, freeze=True)
+
+    def embed(self, input_ids):
+        return self.embedding(input_ids)
+
+    def compare(self, emb_a, attn_a, emb_b, attn_b):
+        logit = (emb_a[..., 0] * attn_a).sum(1) + (emb_b[..., 0] * attn_b).sum(1) - 1.5
+        return torch.stack([-logit / 2, logit / 2], -1)
+
+
+def _sum_pair():
+    config = {"label_names": ["no", "yes"], "architecture": "sum-pair", "pair": True, "model_config": {}}
+    return LoadedPairModel("sum-pair", SumPairModel().eval(), WordTokenizer(Vocab(WORDS), max_len=20), config)
+
+
+def _sigmoid(x):
+    return 1 / (1 + math.exp(-x))
+
+
+# A = "the cat sat", B = "a dog"; ranking: cat, dog, a, the, sat
+SUM_EXAMPLES = pair_examples([{"n_words_a": 3, "words": ["the", "cat", "sat", "a", "dog"],
+                               "scores": [0.1, 0.9, 0.0, 0.2, 0.8]}])
+
+
+def test_pad_deletion_scores_the_padded_text_by_hand():
+    # full: s = 2, l = 0.5. pad cat: s = -1 + 1 = 0 (l = -1.5); pad cat and dog: s = -2 (l = -3.5)
+    result = aopc(pair_scorer(_sum_pair(), operation="pad"), SUM_EXAMPLES, k_max=2, operation=metric_operation("pad"))
+    assert result.per_k == pytest.approx([_sigmoid(0.5) - _sigmoid(-1.5), _sigmoid(0.5) - _sigmoid(-3.5)])
+    # degradation, rho = 0, 0.5, 1 (3 of 5 words at 0.5): MoRF pads cat, dog, a (s = -3); LeRF pads sat, the, a
+    # (s = -1); x_o pads all five (s = -5). score = trapezoid of LeRF - MoRF = 0.5 * (S_LeRF(0.5) - S_MoRF(0.5))
+    degraded = degradation(pair_scorer(_sum_pair(), operation="pad"), SUM_EXAMPLES, fractions=[0, 0.5, 1],
+                           operation=metric_operation("pad"))
+    full, empty = _sigmoid(0.5), _sigmoid(-6.5)
+    morf, lerf = (_sigmoid(-4.5) - empty) / (full - empty), (_sigmoid(-2.5) - empty) / (full - empty)
+    assert degraded.morf.tolist() == pytest.approx([1, morf, 0]) and degraded.lerf.tolist() == pytest.approx([1, lerf, 0])
+    assert degraded.score == pytest.approx(0.5 * (lerf - morf))
+
+
+def test_remove_stays_the_default_pair_deletion():
+    model = _sum_pair()
+    # remove cat: s = 1 (l = -0.5); remove cat and dog: s = 0 (l = -1.5)
+    result = aopc(pair_scorer(model), SUM_EXAMPLES, k_max=2)
+    assert result.per_k == pytest.approx([_sigmoid(0.5) - _sigmoid(-0.5), _sigmoid(0.5) - _sigmoid(-1.5)])
+    lists = [[("a", "the"), ("a", "sat"), ("b", "a"), ("b", "dog")], [["a", "cat"], ["b", "dog"]]]
+    expected = model.predict_words([split_tagged([tuple(t) for t in tagged]) for tagged in lists])
+    assert np.array_equal(pair_scorer(model)(lists), expected)
+    assert np.array_equal(pair_scorer(model, operation="pad")(lists), expected)  # nothing padded: the same texts
+    assert metric_operation("remove") == "remove"
+    with pytest.raises(ValueError, match="operation='pad'"):
+        pair_scorer(model)([[ZeroedItem(("a", "cat")), ("b", "dog")]])
+    with pytest.raises(ValueError, match="'remove' or 'pad' only, not 'zero'"):
+        pair_scorer(model, operation="zero")
+
+
+def test_marked_items_keep_their_side_and_word():
+    assert untag(("b", "dog")) == ("b", "dog", False)
+    assert untag(["b", "dog"]) == ("b", "dog", False)  # a JSON-loaded item
+    assert untag(ZeroedItem(("a", "it's \"x\""))) == ("a", "it's \"x\"", True)
+    assert perturb([("a", "cat"), ("b", "dog")], {1}, "zero") == [("a", "cat"), ZeroedItem(("b", "dog"))]
+    assert isinstance(perturb(["cat", "dog"], {1}, "zero")[1], ZeroedWord)  # words stay ZeroedWord
+
+
+class RecordingPair(PairClassifier):
+    """Constant logits; keeps the ids and attention masks it was given."""
+
+    def __init__(self):
+        super().__init__()
+        self.weight = torch.nn.Parameter(torch.zeros(1))
+        self.seen = []
+
+    def embed(self, input_ids):
+        self.seen.append(input_ids.clone())
+        return torch.zeros(*input_ids.shape, 1)
+
+    def compare(self, emb_a, attn_a, emb_b, attn_b):
+        self.seen.append((attn_a.clone(), attn_b.clone()))
+        return torch.zeros(emb_a.shape[0], 2)
+
+
+def test_pad_gives_every_piece_of_a_wordpiece_word_the_pad_id_and_keeps_its_attention():
+    from core.data import pretrained
+    from core.data.tokenizers import WordPieceTokenizer
+
+    tokenizer = WordPieceTokenizer.from_directory(pretrained.minilm_dir())
+    net = RecordingPair()
+    model = LoadedPairModel("rec", net, tokenizer, {"label_names": ["no", "yes"], "pair": True})
+    words = [("a", "the"), ("a", "snippets"), ("a", "run"), ("b", "cat")]
+    marked = [words[0], ZeroedItem(words[1]), words[2], ZeroedItem(words[3])]
+    pair_scorer(model, operation="pad")([marked])
+    ids_a, ids_b, (attn_a, attn_b) = net.seen
+    original_a, original_b = tokenizer.encode_words([["the", "snippets", "run"]]), tokenizer.encode_words([["cat"]])
+    pieces = original_a.word_ids[0] == 1  # s ##ni ##ppet ##s
+    assert int(pieces.sum()) == 4 and tokenizer.pad_id == 0
+    assert ids_a[0, pieces].tolist() == [0] * 4
+    assert torch.equal(ids_a[0, ~pieces], original_a.input_ids[0, ~pieces])  # [CLS], the, run, [SEP] untouched
+    assert ids_b[0].tolist() == [original_b.input_ids[0, 0], 0, original_b.input_ids[0, 2]]
+    assert attn_a.all() and attn_b.all()  # the pads stay attended
+
+
+def test_pad_on_the_shipped_dattn_is_zero_embeddings_in_place():
+    from core.models import load_model
+
+    model = load_model("dattn-trec6-answer-type-pairs", device="cpu")
+    assert model.model.embedding.weight[0].abs().sum() == 0  # the <pad> row
+    words_a, words_b = ["what", "is", "the", "capital", "of", "peru"], ["name", "a", "city"]
+    marked = [("a", w) for w in words_a] + [("b", w) for w in words_b]
+    marked[3], marked[7] = ZeroedItem(marked[3]), ZeroedItem(marked[7])
+    padded = pair_scorer(model, operation="pad")([marked])
+    a, b = model.encode_words([words_a], [words_b])
+    keep = torch.ones(1, len(words_a) + len(words_b))
+    keep[0, [3, 7]] = 0
+    with torch.no_grad():
+        zeroed = torch.softmax(model.word_keep_logits(a, b, keep), -1).numpy()
+    assert padded == pytest.approx(zeroed, abs=1e-6)
+    removed = pair_scorer(model)([[t for i, t in enumerate(marked) if i not in (3, 7)]])
+    assert not np.allclose(padded, removed)
+
+
+def test_pair_evaluation_with_pad_has_its_own_store_key(masklens_home):
+    from core.evaluation.pairs import evaluate_pairs
+    from core.evaluation.runner import metric_params
+
+    assert metric_params("aopc", 0, "remove", 10) == {"k_max": 10, "operation": "remove"}  # the earlier key
+    common = {"explainers": ["zero"], "metrics": ["aopc", "posthoc", "degradation"], "n": 3, "device": "cpu",
+              "progress": False, "aopc_k": 3}
+    removed = evaluate_pairs("dattn-trec6-answer-type-pairs", **common)[0]["metrics"]
+    padded = evaluate_pairs("dattn-trec6-answer-type-pairs", operation="pad", **common)[0]["metrics"]
+    assert padded["aopc"]["per_k"] != removed["aopc"]["per_k"]
+    assert padded["degradation"]["score"] != removed["degradation"]["score"]
+    assert padded["posthoc"] == removed["posthoc"]  # keeps the top words: no deletion operation
+    again = evaluate_pairs("dattn-trec6-answer-type-pairs", **common)[0]["metrics"]
+    assert again == removed
+
+
+def test_pair_ranking_by_magnitude_changes_only_signed_explainers(masklens_home):
+    from core.evaluation import evaluate
+
+    def run(ranking):
+        return {r["explainer"]: r["metrics"]["aopc"]["value"]
+                for r in evaluate("dattn-trec6-answer-type-pairs", explainers=["zero", "imask"], metrics=["aopc"],
+                                  n=12, progress=False, ranking=ranking)}
+
+    signed, magnitude = run("signed"), run("magnitude")
+    assert magnitude["imask"] == signed["imask"]  # unsigned scores: the same order either way
+    assert magnitude["zero"] != signed["zero"]

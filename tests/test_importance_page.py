@@ -127,3 +127,29 @@ def test_page_without_mask_models(masklens_home, monkeypatch):
     assert not at.error, [e.value for e in at.error]
     assert any("No mask model" in i.value for i in at.info)
     assert not at.get("image")
+
+
+def test_frequent_words_filters_by_training_count():
+    from core.metrics.importance import frequent_words
+
+    words, scores = frequent_words(["rare", "common", "mid"], [0.9, 0.8, 0.7], [1, 50, 5], min_count=5)
+    assert words == ["common", "mid"] and scores == [0.8, 0.7]
+    with pytest.raises(ValueError, match="at least 1"):
+        frequent_words(["a"], [1.0], [1], min_count=0)
+
+
+def test_the_shipped_vmask_cloud_is_led_by_words_seen_several_times():
+    import json
+
+    from core import paths
+    from core.metrics.importance import DEFAULT_MIN_COUNT, frequent_words
+
+    importance = json.loads((paths.SHIPPED_CHECKPOINTS_DIR / "cnn-vmask-movie-snippets" / "config.json").read_text()
+                            )["global_importance"]
+    words, _ = frequent_words(importance["words"], importance["scores"], importance["counts"])
+    count = dict(zip(importance["words"], importance["counts"]))
+    assert DEFAULT_MIN_COUNT >= 3 and all(count[w] >= DEFAULT_MIN_COUNT for w in words[:10])
+    # the mask is not saturated: the median keep probability over training occurrences is well below 1
+    import numpy as np
+
+    assert np.median(np.repeat(importance["scores"], importance["counts"])) < 0.9

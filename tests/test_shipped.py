@@ -76,3 +76,32 @@ def test_mask_models_carry_global_importance_for_their_vocabulary():
             assert all(0.0 <= s <= 1.0 for s in scores) and scores == sorted(scores, reverse=True)
         else:
             assert "global_importance" not in config
+
+
+def _vat_checkpoints():
+    from core.reproduction.measure import SEEDS_DIR
+
+    shipped = [r.path for r in SHIPPED if r.method == "vat"]
+    seeds = sorted(str(p) for p in SEEDS_DIR.glob("*-vat-*-seed*")) if SEEDS_DIR.is_dir() else []
+    return shipped + seeds
+
+
+@pytest.mark.parametrize("path", _vat_checkpoints(), ids=lambda p: __import__("pathlib").Path(p).name)
+def test_shipped_vat_went_through_its_compressor_phase(path):
+    """The kept epoch is after the attention warm-up, and q(y|z) beats the majority class on dev."""
+    import torch
+
+    model = load_model(path, device="cpu")
+    config = model.config
+    warmup = config["training"]["epochs"]
+    assert config["metrics"]["best_epoch"] > warmup, "the kept epoch is one of the ATT warm-up's"
+    assert [h["phase"] for h in config["history"]][warmup] == "compress"
+    dev = load_dataset(config["dataset"]).dev
+    net = model.model.eval()
+    with torch.no_grad():
+        batch = model.encode(list(dev.texts))
+        masked = net.mask(net.embed(batch.input_ids), batch.token_mask).masked
+        logits = net.compressor(net.represent(masked, batch.attention_mask.bool())).logits
+    head_accuracy = float((logits.argmax(1).numpy() == np.array(dev.labels)).mean())
+    majority = float(np.bincount(dev.labels).max() / len(dev.labels))
+    assert head_accuracy > majority + 0.05, (head_accuracy, majority)

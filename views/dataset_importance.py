@@ -6,10 +6,10 @@ appendix F) and a searchable table with each word's most associated class.
 
 from __future__ import annotations
 
-
 import pandas as pd
 import streamlit as st
 
+from core.metrics.importance import DEFAULT_MIN_COUNT
 from views.common import guarded, registry_listing
 
 MASK_METHODS = ("vmask", "iba", "l2x", "evarm", "evarm_mask")
@@ -34,12 +34,14 @@ def cached_global_importance(name: str, path: str) -> dict | None:
 
 
 @st.cache_data(show_spinner="Drawing the word cloud…", max_entries=64)
-def cached_cloud(name: str, path: str, top_k: int) -> bytes:
-    """PNG word cloud of the model's ``top_k`` most important words."""
+def cached_cloud(name: str, path: str, top_k: int, min_count: int) -> bytes:
+    """PNG word cloud of the model's ``top_k`` most important words seen at least ``min_count`` times."""
+    from core.metrics.importance import frequent_words
     from core.viz.importance import word_cloud_png
 
     importance = cached_global_importance(name, path)
-    return word_cloud_png(importance["words"], importance["scores"], top_k=top_k, seed=0)
+    words, scores = frequent_words(importance["words"], importance["scores"], importance["counts"], min_count)
+    return word_cloud_png(words, scores, top_k=top_k, seed=0)
 
 
 @st.cache_data(show_spinner="Computing frequency vs importance…", max_entries=32)
@@ -81,14 +83,14 @@ def mask_models() -> tuple[dict[str, dict], list[str]]:
     return models, notes
 
 
-def show_clouds(models: dict[str, dict], names: list[str], top_k: int) -> None:
+def show_clouds(models: dict[str, dict], names: list[str], top_k: int, min_count: int) -> None:
     """Word clouds side by side, each with a PNG download."""
     columns = st.columns(len(names))
     for column, name in zip(columns, names):
         with column, guarded(f"Could not draw the word cloud of {name}"):
             record = models[name]
             st.markdown(f"**{name}** ({record['method'].upper()}, {record['dataset']})")
-            png = cached_cloud(name, record["path"], top_k)
+            png = cached_cloud(name, record["path"], top_k, min_count)
             st.image(png, width="stretch")
             st.download_button("Word cloud (PNG)", png, f"{name}-wordcloud.png", "image/png", key=f"png-{name}")
 
@@ -148,7 +150,7 @@ def main() -> None:
                 "Train one with method vmask, iba, l2x or evarm on the Train page.")
         return
     names = list(models)
-    controls = st.columns(3)
+    controls = st.columns(4)
     model_name = controls[0].selectbox("Mask model", names,
                                        index=names.index(DEFAULT_MODEL) if DEFAULT_MODEL in names else 0)
     others = [NONE] + [n for n in names if n != model_name]
@@ -156,8 +158,12 @@ def main() -> None:
                                     index=others.index(DEFAULT_COMPARE) if DEFAULT_COMPARE in others else 0,
                                     help="VMASK Figure 3 compares VMASK and IBA word clouds")
     top_k = controls[2].slider("Words in the cloud", 10, 300, 100, step=10)
+    min_count = controls[3].number_input("Minimum training count", 1, 1000, DEFAULT_MIN_COUNT, key="imp_min_count",
+                                         help="only words seen at least this often in training: a word model's "
+                                              "mask reads only the embedding, so a word seen once is scored like "
+                                              "its neighbours in GloVe space")
     selected = [model_name] + ([] if compare == NONE else [compare])
-    show_clouds(models, selected, top_k)
+    show_clouds(models, selected, top_k, int(min_count))
     with guarded(f"Could not compare frequency and importance for {model_name}"):
         show_scatter_and_table(model_name, models[model_name], top_k_marked=10)
 

@@ -3,8 +3,9 @@
 Same store, seeding and record format as :func:`core.evaluation.runner.evaluate`; the explainers
 are the pair ones (gmask, imask, zero, lime, shapley; single-text names such as ``vmask`` or
 ``marginal`` are skipped with the reason) and the metrics AOPC (K = 10), post-hoc accuracy
-(k = 1..10) and degradation (rho = 0, 0.1, ..., 1), words deleted from either text. ``auc_rep``
-needs a masked LM over one text and is skipped for pairs.
+(k = 1..10) and degradation (rho = 0, 0.1, ..., 1), words deleted from either text, by removal
+(``remove``, default) or in place with the pad id (``pad``, the GMASK authors' code; see
+:mod:`core.metrics.pairs`). ``auc_rep`` needs a masked LM over one text and is skipped for pairs.
 """
 
 from __future__ import annotations
@@ -41,7 +42,8 @@ def evaluate_pairs(model_name: str, explainers: Sequence[str] = PAIR_DEFAULT_EXP
                    progress: bool = True, store: EvaluationStore | None = None,
                    params: dict[str, dict[str, Any]] | None = None, data=None, aopc_k: int = 10,
                    operation: str = "remove",
-                   on_progress: Callable[[int, int, str], None] | None = None) -> list[dict[str, Any]]:
+                   on_progress: Callable[[int, int, str], None] | None = None,
+                   ranking: str = "signed") -> list[dict[str, Any]]:
     """Explain ``n`` seeded test pairs with each pair explainer and compute the pair metrics.
 
     Args:
@@ -51,12 +53,17 @@ def evaluate_pairs(model_name: str, explainers: Sequence[str] = PAIR_DEFAULT_EXP
         n, seed, device, progress, store, params: as :func:`core.evaluation.runner.evaluate`.
         data: a :class:`~core.data.pairs.PairDataset` to sample from (default: the model's dataset by name).
         aopc_k: K of AOPC (>= 1).
-        operation: how AOPC and degradation delete a word; pairs support ``remove`` only.
+        operation: how AOPC and degradation delete a word: ``remove`` (default, the paper's words)
+            or ``pad`` (the word's pieces get the pad id in place, as the authors' code;
+            :mod:`core.metrics.pairs`). Part of those metrics' store key (``remove`` keeps the
+            earlier keys); post-hoc accuracy keeps only the top words and does not depend on it.
+        ranking: ``signed`` (by score) or ``magnitude`` (by absolute score), as in
+            :func:`core.evaluation.runner.evaluate`; only signed explainers (LIME, zero, Shapley) differ.
         on_progress: ``(done, total, stage)`` after each explained pair and before each metric,
             as :func:`core.evaluation.runner.evaluate`.
 
     Raises:
-        ValueError: bad ``n``, ``aopc_k`` or metric names, or an ``operation`` other than ``remove``.
+        ValueError: bad ``n``, ``aopc_k`` or metric names, or an ``operation`` other than ``remove``/``pad``.
 
     Returns:
         One record per explainer, as :func:`core.evaluation.runner.evaluate`.
@@ -68,13 +75,13 @@ def evaluate_pairs(model_name: str, explainers: Sequence[str] = PAIR_DEFAULT_EXP
     from core.evaluation.runner import (FLUSH_EVERY, _compute_metric, _public, empty_record, metric_params,
                                         sample_ids)
     from core.explain.pair_registry import PAIR_EXPLAINERS, get_pair_explainer
-    from core.metrics.pairs import pair_examples, pair_scorer
+    from core.metrics import ranking_of
+    from core.metrics.pairs import check_pair_operation, metric_operation, pair_examples, pair_scorer
     from core.models import load_model
 
     if not isinstance(n, (int, np.integer)) or isinstance(n, bool) or n < 1:
         raise ValueError(f"n must be a positive integer, got {n!r}")
-    if operation != "remove":
-        raise ValueError(f"sentence-pair models delete words by removal only (operation 'remove'), not {operation!r}")
+    check_pair_operation(operation)
     if not isinstance(aopc_k, (int, np.integer)) or isinstance(aopc_k, bool) or aopc_k < 1:
         raise ValueError(f"aopc_k must be a positive integer, got {aopc_k!r}")
     aopc_k = int(aopc_k)  # a numpy integer is not JSON (the store key)
@@ -84,10 +91,13 @@ def evaluate_pairs(model_name: str, explainers: Sequence[str] = PAIR_DEFAULT_EXP
     params, store = params or {}, store if store is not None else EvaluationStore()
     model = load_model(model_name, device=device)
     data = data if data is not None else load_pair_dataset(model.config["dataset"])
+    if model.config.get("data_fingerprint") not in (None, data.fingerprint):
+        raise ValueError(f"the data {data.name!r} is not the data {model.name} was trained on (its fingerprint "
+                         "differs); pass the model's own pair data (data=load_pair_csv(...))")
     test = data.test
     ids = sample_ids(list(test.ids), n, seed)
     pair_of = {i: (a, b) for i, a, b in zip(test.ids, test.texts_a, test.texts_b)}
-    scorer, fingerprint = pair_scorer(model), model.config["weights_sha256"]
+    scorer, fingerprint = pair_scorer(model, operation=operation), model.config["weights_sha256"]
     records, names = [], list(dict.fromkeys(e.strip() for e in explainers if e.strip()))
     total, done = sum(name in PAIR_EXPLAINERS for name in names) * len(ids), 0
 
@@ -118,17 +128,19 @@ def evaluate_pairs(model_name: str, explainers: Sequence[str] = PAIR_DEFAULT_EXP
         used = [i for i in ids if file.get(i) is not None]
         record["errors"] = {i: file.error(i) for i in ids if file.error(i) is not None}
         record["n"] = len(used)
-        examples = pair_examples([file.get(i) for i in used])
+        examples = [(words, ranking_of(file.get(i)["scores"], ranking))
+                    for i, (words, _) in zip(used, pair_examples([file.get(i) for i in used]))]
         for metric in metrics:
             if metric == "auc_rep" or not examples:
                 continue
             advance(0, f"{name}: {metric}")
             metric_started = time.perf_counter()
-            settings = metric_params(metric, seed, "remove", aopc_k)  # the same store key as before for pairs
+            settings = metric_params(metric, seed, operation, aopc_k, ranking)  # "remove", signed: the key as before
             key = store.metric_key(fingerprint, name, key_params, metric, settings, used)
             result = store.get_metric(key)
             if result is None:
-                result = _compute_metric(metric, scorer, examples, settings, None, UNK)
+                run = {**settings, "operation": metric_operation(operation)} if "operation" in settings else settings
+                result = _compute_metric(metric, scorer, examples, run, None, UNK)
                 store.put_metric(key, result)
             record["metrics"][metric] = _public(metric, result)
             record["timing"][metric] = time.perf_counter() - metric_started

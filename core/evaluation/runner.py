@@ -239,15 +239,16 @@ def evaluate(model_name: str, explainers: Sequence[str] = EXPLAINER_NAMES, metri
 
     default_explainers = list(explainers) == list(EXPLAINER_NAMES)
     explainers, metrics = check_arguments(explainers, metrics, n)
-    if operation not in DELETIONS:
+    pair = is_pair_checkpoint(model_name)
+    if not pair and operation not in DELETIONS:
         raise ValueError(f"unknown deletion operation {operation!r}; choose one of {', '.join(DELETIONS)}")
     if not isinstance(aopc_k, (int, np.integer)) or isinstance(aopc_k, bool) or aopc_k < 1:
         raise ValueError(f"aopc_k must be a positive integer, got {aopc_k!r}")
     aopc_k = int(aopc_k)
-    if is_pair_checkpoint(model_name):  # sentence-pair model: pair explainers and metrics (core.evaluation.pairs)
+    if pair:  # sentence-pair model: pair explainers and metrics (core.evaluation.pairs)
         return evaluate_pairs(model_name, PAIR_DEFAULT_EXPLAINERS if default_explainers else explainers, metrics,
                               n=n, seed=seed, device=device, progress=progress, store=store, params=params,
-                              aopc_k=aopc_k, operation=operation, on_progress=on_progress)
+                              aopc_k=aopc_k, operation=operation, on_progress=on_progress, ranking=ranking)
     from tqdm.auto import tqdm
 
     from core.data.model_data import model_dataset

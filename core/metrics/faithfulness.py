@@ -60,6 +60,18 @@ class ZeroedWord(str):
         return f"ZeroedWord({str.__repr__(self)})"
 
 
+class ZeroedItem(tuple):
+    """A non-string word item (a pair's ``(side, word)``) marked as erased in place, like :class:`ZeroedWord`."""
+
+    def __repr__(self) -> str:
+        return f"ZeroedItem({tuple.__repr__(self)})"
+
+
+def zeroed(item):
+    """``item`` marked as erased in place: a :class:`ZeroedWord` for a word, a :class:`ZeroedItem` otherwise."""
+    return ZeroedWord(item) if isinstance(item, str) else ZeroedItem(item)
+
+
 # ---------------------------------------------------------------------------------------------- model side
 
 def model_scorer(model: "LoadedModel", batch_size: int = 512) -> Scorer:
@@ -144,7 +156,7 @@ def perturb(words: Sequence[str], drop: set[int], operation: str = "remove", unk
     if operation == "remove":
         return delete_words(words, drop)
     if operation == "zero":
-        return [ZeroedWord(w) if i in drop else w for i, w in enumerate(words)]
+        return [zeroed(w) if i in drop else w for i, w in enumerate(words)]
     if operation == "unk":
         return replace_words(words, drop, unk_token)
     if operation == "mlm":

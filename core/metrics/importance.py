@@ -62,3 +62,19 @@ def frequency_importance(words: Sequence[str], scores: Sequence[float],
                           if np.all(frequency == np.round(frequency)) else frequency, "importance": scores})
     table = table.sort_values("importance", ascending=False, kind="stable").reset_index(drop=True)
     return FrequencyImportance(float(result.statistic), float(result.pvalue), table)
+
+
+DEFAULT_MIN_COUNT = 5  # the shipped CNN-VMASK cloud is then led by task words (sloppy, choppy, dreary, enjoyable)
+
+
+def frequent_words(words: Sequence[str], scores: Sequence[float], counts: Sequence[int],
+                   min_count: int = DEFAULT_MIN_COUNT) -> tuple[list[str], list[float]]:
+    """The words seen at least ``min_count`` times in training, with their scores, in the given order.
+
+    A mask's importance of a word seen once or twice says more about its embedding's neighbours than
+    about the task (a word model's mask reads only the embedding), so clouds and top lists filter.
+    """
+    if min_count < 1:
+        raise ValueError(f"min_count must be at least 1, got {min_count}")
+    kept = [(w, float(s)) for w, s, c in zip(words, scores, counts) if c >= min_count]
+    return [w for w, _ in kept], [s for _, s in kept]
