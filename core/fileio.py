@@ -15,25 +15,33 @@ from typing import Any, Callable, Iterator
 from core.faults import fault_point
 
 
-def atomic_write_bytes(path: str | Path, data: bytes) -> None:
-    """Write ``data`` to ``path`` through a temporary file and an atomic rename."""
+def atomic_write_bytes(path: str | Path, data: bytes, before_replace: Callable[[], None] | None = None) -> None:
+    """Write ``data`` to ``path`` through a temporary file and an atomic rename.
+
+    The temporary file is named after its owner, ``.<name>.<pid>.<random>.tmp``, so
+    :func:`remove_stale_temp_files` can tell a killed writer's leftover from the file a live one
+    is still writing. ``before_replace`` (a test hook, e.g. a fault point) runs once the temporary
+    file is complete, just before the rename.
+    """
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.{os.getpid()}.", suffix=".tmp")
     try:
         with os.fdopen(fd, "wb") as handle:
             handle.write(data)
             handle.flush()
             os.fsync(handle.fileno())
+        if before_replace is not None:
+            before_replace()
         os.replace(tmp, path)
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
         raise
 
 
-def atomic_write_json(path: str | Path, obj: Any) -> None:
-    """Write ``obj`` as indented UTF-8 JSON to ``path`` atomically."""
-    atomic_write_bytes(path, json.dumps(obj, indent=2, ensure_ascii=False).encode("utf-8"))
+def atomic_write_json(path: str | Path, obj: Any, before_replace: Callable[[], None] | None = None) -> None:
+    """Write ``obj`` as indented UTF-8 JSON to ``path`` atomically (see :func:`atomic_write_bytes`)."""
+    atomic_write_bytes(path, json.dumps(obj, indent=2, ensure_ascii=False).encode("utf-8"), before_replace)
 
 
 _DIRECTORY_WORK = re.compile(r"^\.(?P<name>.+)\.(?P<pid>\d+)-(?P<token>[0-9a-f]{8})\.(?P<stage>tmp|new|old)$")
@@ -148,38 +156,10 @@ def recover_directories(parent: str | Path, only: str | None = None) -> list[str
     return actions
 
 
-def atomic_write_bytes_owned(path: str | Path, data: bytes, before_replace: Callable[[], None] | None = None) -> None:
-    """:func:`atomic_write_bytes` through a temporary file named after its owner, ``.<name>.<pid>.<random>.tmp``.
-
-    The pid in the name lets :func:`remove_stale_temp_files` tell the leftover of a killed
-    writer from the file a live one is still writing. ``before_replace`` (a test hook, e.g.
-    a fault point) runs once the temporary file is complete, just before the rename.
-    """
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.{os.getpid()}.", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "wb") as handle:
-            handle.write(data)
-            handle.flush()
-            os.fsync(handle.fileno())
-        if before_replace is not None:
-            before_replace()
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
-
-
-def atomic_write_json_owned(path: str | Path, obj: Any, before_replace: Callable[[], None] | None = None) -> None:
-    """Write ``obj`` as indented UTF-8 JSON to ``path`` with :func:`atomic_write_bytes_owned`."""
-    atomic_write_bytes_owned(path, json.dumps(obj, indent=2, ensure_ascii=False).encode("utf-8"), before_replace)
-
-
 def remove_stale_temp_files(directory: str | Path, name: str) -> list[Path]:
     """Delete the temporary files of ``name`` in ``directory`` whose writer is dead; returns them.
 
-    Only files named by :func:`atomic_write_bytes_owned` (``.<name>.<pid>.<random>.tmp``) are
+    Only files named by :func:`atomic_write_bytes` (``.<name>.<pid>.<random>.tmp``) are
     considered; those of a live pid (this process included) are kept. A pid reused by a new
     process keeps its old leftover until that process ends too.
     """

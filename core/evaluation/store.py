@@ -49,7 +49,7 @@ from typing import Any, Callable, Sequence
 
 from core.explain.base import ExplainError
 from core.faults import fault_point
-from core.fileio import atomic_write_json_owned, file_lock, remove_stale_temp_files
+from core.fileio import atomic_write_json, file_lock, remove_stale_temp_files
 from core.paths import user_home
 
 EXPLANATIONS_FORMAT = "masklens-evaluation-explanations"
@@ -224,7 +224,7 @@ class ExplanationFile:
         with file_lock(self.lock_path):
             remove_stale_temp_files(self.path.parent, self.path.name)
             if self._merge(read_or_quarantine(self.path, EXPLANATIONS_FORMAT, _explanations_problem)):
-                atomic_write_json_owned(self.path, self.data,
+                atomic_write_json(self.path, self.data,
                                         before_replace=lambda: fault_point("store.flush.before_replace"))
                 fault_point("store.flush.after_replace")
         self.dirty = 0
@@ -312,4 +312,4 @@ class EvaluationStore:
         """Cache ``result`` (JSON-ready) under ``key``, atomically (unlocked: see the module docstring)."""
         path = self.metric_path(key)
         remove_stale_temp_files(path.parent, path.name)
-        atomic_write_json_owned(path, {"format": METRIC_FORMAT, "version": VERSION, "key": key, "result": result})
+        atomic_write_json(path, {"format": METRIC_FORMAT, "version": VERSION, "key": key, "result": result})

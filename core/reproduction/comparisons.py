@@ -32,7 +32,8 @@ class Comparison:
         model: for ``explainers`` rows, the model explained.
         options: metric settings: ``k`` (AOPC's K, post-hoc's k; ``"1-10"`` = mean over k = 1..10),
             ``unit`` (probability|accuracy), ``evaluator`` (a model scoring perturbed texts),
-            ``ranking`` (signed|magnitude), ``n`` (examples; default the report's n).
+            ``ranking`` (signed|magnitude), ``operation`` (pair deletion: remove|pad), ``n`` (examples;
+            default the report's n).
         page: the app page that shows the same measurement.
         note: verified facts about the row (not a verdict).
     """
@@ -120,8 +121,10 @@ def _gmask_rows() -> list[Comparison]:
             rows.append(Comparison(
                 f"gmask-vs-{other}-degradation-dattn-{ranking}", "GMASK Table 4 (degradation, eq. 10-11)",
                 f"GMASK's degradation score is higher than {other.upper()}'s (DAttn pairs; words ranked "
-                f"{'by score' if ranking == 'signed' else 'by absolute score'})", "explainers", "gmask", other,
-                "degradation", +1, model="dattn-trec6-answer-type-pairs", options={"ranking": ranking, "n": 200},
+                f"{'by score' if ranking == 'signed' else 'by absolute score'}; deleted words padded in place "
+                "as the authors' code does)", "explainers", "gmask", other,
+                "degradation", +1, model="dattn-trec6-answer-type-pairs",
+                options={"ranking": ranking, "operation": "pad", "n": 200},
                 page="Sentence pairs",
                 note="GMASK and IMASK scores are unsigned, so only LIME's ranking changes with the convention. "
                      "Verified for 'same type' predictions: GMASK keeps the two '?' tokens, and '?'/'?' alone "

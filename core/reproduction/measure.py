@@ -120,7 +120,8 @@ def explainer_values(comparison: Comparison, explainer: str, model, ids: Sequenc
     """id -> per-example value(s) of one explainer of ``comparison.model`` (AUC_rep, or degradation inputs)."""
     ranking = comparison.options.get("ranking", "signed")
     if comparison.metric == "degradation":
-        return _pair_degradation(model, explainer, ids, ranking, context)
+        return _pair_degradation(model, explainer, ids, ranking, comparison.options.get("operation", "remove"),
+                                 context)
     from core.data.model_data import model_dataset
     from core.metrics import auc_rep, model_scorer
 
@@ -131,16 +132,18 @@ def explainer_values(comparison: Comparison, explainer: str, model, ids: Sequenc
     return dict(zip(kept, result.per_example.tolist()))
 
 
-def _pair_degradation(model, explainer: str, ids: Sequence[str], ranking: str, context: "Context") -> dict:
+def _pair_degradation(model, explainer: str, ids: Sequence[str], ranking: str, operation: str,
+                      context: "Context") -> dict:
     from core.data.pairs import load_pair_dataset
     from core.metrics import degradation
-    from core.metrics.pairs import pair_scorer
+    from core.metrics.pairs import metric_operation, pair_scorer
 
     test = load_pair_dataset(model.config["dataset"]).test
     pair_of = {i: (a, b) for i, a, b in zip(test.ids, test.texts_a, test.texts_b)}
     kept, examples = context.pair_examples(model, explainer, ids, pair_of, ranking)
     fractions = [round(x, 2) for x in np.linspace(0, 1, 11)]
-    result = degradation(pair_scorer(model), examples, fractions)
+    result = degradation(pair_scorer(model, operation=operation), examples, fractions,
+                         operation=metric_operation(operation))
     per = result.per_example
     return {i: {"full": per["full"][j], "empty": per["empty"][j], "morf": per["morf"][j], "lerf": per["lerf"][j],
                 "fractions": np.asarray(fractions)} for j, i in enumerate(kept)}

@@ -22,6 +22,7 @@ from core import paths
 from core.fileio import atomic_write_bytes, atomic_write_json
 from core.reproduction.bootstrap import paired_interval, verdict
 from core.reproduction.comparisons import COMPARISONS, QUICK_IDS, Comparison
+from core.reproduction.masks import mask_markdown, mask_summary
 from core.reproduction.measure import Context, explainer_values, model_values, seed_checkpoints, statistic_for
 
 REPORT_DIR = paths.ASSETS_DIR / "reproduction"
@@ -85,9 +86,10 @@ def run_report(settings: ReportSettings = ReportSettings(), store=None, device: 
             else measure_explainers(comparison, settings, context)
         row["seconds"] = round(time.perf_counter() - started, 1)
         rows.append(row)
+    masks = None if settings.quick or settings.ids else mask_summary(settings.seeds, device, context.load)
     return {"settings": {**settings.__dict__, "seeds": list(settings.seeds),
                          "ids": list(settings.ids) if settings.ids else None},
-            "environment": environment(context), "rows": rows}
+            "environment": environment(context), "rows": rows, "masks": masks}
 
 
 def _sample(ids: Sequence[str], comparison: Comparison, settings: ReportSettings) -> list[str]:
@@ -209,7 +211,10 @@ def markdown(report: dict[str, Any]) -> str:
             f"and examples); commit {report['environment']['commit'] or 'unknown'}."]
     if settings.get("quick"):
         head.insert(0, "**Quick run (CI-sized): these numbers are not claimed.**")
-    return "\n\n".join(["\n".join(head), "\n".join(lines)] + (["Notes:\n" + "\n".join(notes)] if notes else [])) + "\n"
+    parts = ["\n".join(head), "\n".join(lines)] + (["Notes:\n" + "\n".join(notes)] if notes else [])
+    if report.get("masks"):
+        parts += ["Shipped VMASK masks (keep probability E[q(R|x)] of every test word):", mask_markdown(report["masks"])]
+    return "\n\n".join(parts) + "\n"
 
 
 def write_report(report: dict[str, Any], directory: str | Path = REPORT_DIR) -> tuple[Path, Path]:
