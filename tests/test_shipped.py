@@ -56,8 +56,16 @@ def test_stored_test_accuracy_reproduces(record):
 @pytest.mark.parametrize("architecture, dataset", [("cnn", "movie-snippets"), ("lstm", "movie-snippets"),
                                                    ("cnn", "trec6")])
 def test_vmask_is_not_more_than_one_point_below_base(architecture, dataset):
-    accuracy = {r.method: r.test_accuracy for r in SHIPPED if r.architecture == architecture and r.dataset == dataset}
-    assert accuracy["vmask"] >= accuracy["base"] - 0.01, accuracy
+    """Over the shipped training seeds (paired: seeds 0, 1, 2 of each), the VMASK paper's Table 3 claim."""
+    from core.checkpoints import read_config
+    from core.reproduction.measure import seed_checkpoints
+
+    def mean_accuracy(method):
+        paths_ = seed_checkpoints(f"{architecture}-{method}-{dataset}", (0, 1, 2)).values()
+        return float(np.mean([read_config(p)["metrics"]["test_accuracy"] for p in paths_])), len(paths_)
+
+    (vmask, n_vmask), (base, n_base) = mean_accuracy("vmask"), mean_accuracy("base")
+    assert n_vmask == n_base == 3 and vmask >= base - 0.01, (vmask, base)
 
 
 def test_mask_models_carry_global_importance_for_their_vocabulary():
