@@ -166,6 +166,10 @@ def test_served_app_in_chromium(trained_home: Path, tmp_path: Path, chromium_exe
                     assert title in sidebar
                 if os.environ.get("MASKLENS_E2E_SCREENSHOT"):
                     page.screenshot(path=os.environ["MASKLENS_E2E_SCREENSHOT"], full_page=True)
+                page.goto(f"http://127.0.0.1:{port}/reproductions", timeout=60_000)
+                page.get_by_role("heading", name="Reproductions").wait_for(timeout=60_000)
+                page.locator(".js-plotly-plot").first.wait_for(state="visible", timeout=60_000)  # the forest plot
+                assert page.locator('[data-testid="stException"]').count() == 0
             finally:
                 browser.close()
     finally:

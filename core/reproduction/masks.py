@@ -75,5 +75,5 @@ def mask_markdown(rows: list[dict[str, Any]]) -> str:
         base_text = "–" if base is None else (f"{row['base']}: {100 * base['mean']:.2f}"
                                              + (f" ± {100 * base['sd']:.2f}" if base["sd"] is not None else ""))
         lines.append(f"| {row['model']} | {row['words']} | {row['median']:.3f} | {100 * row['share_below_half']:.1f}% | "
-                     f"{100 * acc['mean']:.2f}{sd} ({acc['seeds']} seeds) | {base_text} |")
+                     f"{100 * acc['mean']:.2f}{sd} ({acc['seeds']} seed{'s' if acc['seeds'] > 1 else ''}) | {base_text} |")
     return "\n".join(lines)

@@ -193,7 +193,7 @@ def markdown(report: dict[str, Any]) -> str:
     settings = report["settings"]
     lines = ["| finding (paper) | metric | A: mean ± sd | B: mean ± sd | A − B [95% CI] | seeds × n | verdict |",
              "| --- | --- | --- | --- | --- | --- | --- |"]
-    notes = []
+    notes: dict[str, list[str]] = {}  # note -> the rows it is about (one note often serves several rows)
     for row in report["rows"]:
         c, i = row["comparison"], row["interval"]
         metric = c["metric"] + "".join(f" {k}={v}" for k, v in c["options"].items() if k != "n")
@@ -201,17 +201,20 @@ def markdown(report: dict[str, Any]) -> str:
             metric = f"{c['explainer']} {metric}"
         side = (lambda s: f"{_fmt(s['mean'])} ± {_fmt(s['sd'])}" if s["sd"] is not None else _fmt(s["mean"]))
         seeds = f"{len(row['seeds'])} × {row['n']}" + ("" if row["paired_seeds"] else " (unpaired)")
+        if c["kind"] == "models" and len(row["seeds"]) == 1:
+            seeds += " (1 seed: over examples only)"
         lines.append(f"| {c['claim']} ({c['paper']}) | {metric} | {c['a']}: {side(row['a'])} | "
                      f"{c['b']}: {side(row['b'])} | {_fmt(i['difference'])} [{_fmt(i['low'])}, {_fmt(i['high'])}] | "
                      f"{seeds} | **{row['verdict']}** |")
         if c["note"]:
-            notes.append(f"- `{c['id']}`: {c['note']}")
+            notes.setdefault(c["note"], []).append(c["id"])
     head = [f"Seeds {settings['seeds']}, n = {settings['n']} test examples per row unless the row says "
             f"otherwise, {settings['replicates']} bootstrap replicates (95% percentile intervals across seeds "
             f"and examples); commit {report['environment']['commit'] or 'unknown'}."]
     if settings.get("quick"):
         head.insert(0, "**Quick run (CI-sized): these numbers are not claimed.**")
-    parts = ["\n".join(head), "\n".join(lines)] + (["Notes:\n" + "\n".join(notes)] if notes else [])
+    note_lines = [f"- {', '.join(f'`{i}`' for i in ids)}: {note}" for note, ids in notes.items()]
+    parts = ["\n".join(head), "\n".join(lines)] + (["Notes:\n" + "\n".join(note_lines)] if note_lines else [])
     if report.get("masks"):
         parts += ["Shipped VMASK masks (keep probability E[q(R|x)] of every test word):", mask_markdown(report["masks"])]
     return "\n\n".join(parts) + "\n"
