@@ -19,7 +19,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from core import paths  # noqa: E402
 from core.data.pairs import TREC_PAIRS, trec_answer_type_pairs  # noqa: E402
-from core.models.pair import build_pair_classifier, bundle_pair, save_pair_model  # noqa: E402
+from core.models.pair_build import build_pair_classifier, bundle_pair, save_pair_model  # noqa: E402
 from core.training.pairs import PairTrainSettings, calibrate_similarity, train_dattn  # noqa: E402
 
 

@@ -65,7 +65,7 @@ def test_second_run_is_served_from_the_store(masklens_home, zero_calls, monkeypa
     def no_metric(*args, **kwargs):
         raise AssertionError("metric recomputed instead of read from the store")
 
-    monkeypatch.setattr(runner, "_compute_metric", no_metric)
+    monkeypatch.setattr(runner, "compute_metric", no_metric)
     second = evaluate(MODEL, **ARGS)
     assert zero_calls["calls"] == 8 and [r["explained"] for r in second] == [0, 0]
     assert [r["metrics"] for r in second] == [r["metrics"] for r in first]

@@ -7,7 +7,7 @@ import torch
 
 from core.data.datasets import load_dataset
 from core.explain import ExplainError, explain, get_explainer
-from core.models import bundle, load_model, save_model
+from core.models import bundle, load_model
 from core.models.evarm import EVarMClassifier
 from core.models.factory import build_classifier
 from core.training import TrainSettings, train

@@ -212,3 +212,23 @@ def test_train_page_bad_csv_gives_a_message(masklens_home, content, message):
     assert not at.exception, [e.value for e in at.exception]
     assert any(message in e.value for e in at.error), [e.value for e in at.error]
     assert "train_start" not in [b.key for b in at.button]
+
+
+def test_a_replaced_checkpoint_is_never_served_from_the_page_cache(masklens_home, tmp_path):
+    import os
+    import shutil
+
+    from core.paths import SHIPPED_CHECKPOINTS_DIR
+    from views.common import cached_model, checkpoint_stamp
+
+    path = tmp_path / "ckpt"
+    shutil.copytree(SHIPPED_CHECKPOINTS_DIR / "cnn-base-trec6", path)
+    before = checkpoint_stamp(str(path))
+    first = cached_model("m", str(path), before)
+    assert cached_model("m", str(path), before) is first  # the same version: one load
+    config = path / "config.json"
+    config.write_text(config.read_text())  # a save of the same name writes a new config file
+    os.utime(config, ns=(os.stat(config).st_atime_ns, os.stat(config).st_mtime_ns + 1_000_000))
+    after = checkpoint_stamp(str(path))
+    assert after != before and cached_model("m", str(path), after) is not first
+    assert checkpoint_stamp("hf-pair:somewhere") == ""

@@ -13,7 +13,8 @@ import torch
 from core.data.datasets import DatasetError
 from core.data.pairs import TREC_PAIRS, load_pair_csv, trec_answer_type_pairs
 from core.models import load_model
-from core.models.pair import LoadedPairModel, build_pair_classifier, bundle_pair, save_pair_model
+from core.models.pair import LoadedPairModel
+from core.models.pair_build import build_pair_classifier, bundle_pair, save_pair_model
 from core.registry import list_models
 from core.training.pairs import PairTrainSettings, train_dattn
 

@@ -11,6 +11,7 @@ import contextlib
 import logging
 import os
 import traceback
+from pathlib import Path
 from typing import Iterator
 
 import streamlit as st
@@ -71,3 +72,25 @@ def registry_listing() -> tuple[list[dict], list[str]]:
 def refresh_registry() -> None:
     """Forget the cached registry listing, so every page's picker sees a model trained just now."""
     _cached_models.clear()
+
+
+def checkpoint_stamp(path: str) -> str:
+    """A version of the checkpoint at ``path`` for cache keys: its config file's mtime and size.
+
+    A checkpoint saved again under the same name (``--overwrite``, the Train page's "Replace")
+    gets a new config file, so nothing cached for the old weights is served for the new ones.
+    """
+    try:
+        info = (Path(path) / "config.json").stat()
+    except OSError:  # not a checkpoint folder (e.g. an ``hf-pair:`` source)
+        return ""
+    return f"{info.st_mtime_ns}-{info.st_size}"
+
+
+@st.cache_resource(show_spinner="Loading model…", max_entries=4)
+def cached_model(name: str, path: str, stamp: str = ""):
+    """The loaded model of a registry record, cached per (name, path, :func:`checkpoint_stamp`); one cache
+    for every page."""
+    from core.models import load_model
+
+    return load_model(path)

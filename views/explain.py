@@ -7,7 +7,7 @@ import json
 import pandas as pd
 import streamlit as st
 
-from views.common import guarded, registry_listing
+from views.common import cached_model, checkpoint_stamp, guarded, registry_listing
 
 METHODS = {"vmask": "VMASK mask E[q(R|x)]", "zero": "zero erasure", "unk": "[UNK] erasure",
            "marginal": "input marginalization", "lime": "LIME", "shapley": "Shapley sampling",
@@ -25,14 +25,6 @@ EXAMPLES = {
 }
 
 
-@st.cache_resource(show_spinner="Loading model…", max_entries=4)
-def cached_model(name: str, path: str):
-    """The loaded model for a registry record (cached per name and path)."""
-    from core.models import load_model
-
-    return load_model(path)
-
-
 @st.cache_resource(show_spinner="Loading the likelihood model…", max_entries=3)
 def cached_likelihood(spec: str, dataset: str | None):
     """The likelihood model for input marginalization (cached)."""
@@ -43,12 +35,12 @@ def cached_likelihood(spec: str, dataset: str | None):
 
 @st.cache_data(show_spinner=False, max_entries=200)
 def cached_explain(name: str, path: str, text: str, methods: tuple[str, ...], target: int | None,
-                   params_json: str) -> tuple[list[dict], dict[str, str]]:
-    """Explanations (as dicts) and skipped methods for (model, text, methods, target, parameters)."""
+                   params_json: str, stamp: str = "") -> tuple[list[dict], dict[str, str]]:
+    """Explanations (as dicts) and skipped methods for (model version, text, methods, target, parameters)."""
     from core.explain.registry import explain
 
     params = json.loads(params_json)
-    model = cached_model(name, path)
+    model = cached_model(name, path, stamp)
     likelihood = None
     if "marginal" in methods:
         likelihood = cached_likelihood(params.pop("likelihood"), model.config.get("dataset"))
@@ -100,7 +92,7 @@ def show_model_result(record: dict, text: str, methods: list[str], target: int |
     from core.explain.inputs import check_text
     from core.viz.heatmap import heatmap_html
 
-    model = cached_model(record["name"], record["path"])
+    model = cached_model(record["name"], record["path"], checkpoint_stamp(record["path"]))
     check = check_text(model, text)
     if not check.ok:
         st.warning(check.error)
@@ -108,7 +100,7 @@ def show_model_result(record: dict, text: str, methods: list[str], target: int |
     for note in check.notes:
         st.info(note)
     rows, skipped = cached_explain(record["name"], record["path"], text, tuple(methods), target,
-                                   json.dumps(params, sort_keys=True))
+                                   json.dumps(params, sort_keys=True), checkpoint_stamp(record["path"]))
     for method, reason in skipped.items():
         st.caption(f"{METHODS.get(method, method)} skipped: {reason}")
     if not rows:

@@ -9,7 +9,7 @@ from __future__ import annotations
 import pandas as pd
 import streamlit as st
 
-from views.common import guarded, registry_listing
+from views.common import cached_model, checkpoint_stamp, guarded, registry_listing
 
 DEFAULT_LEFT = "lstm-att-movie-snippets"  # the VAT paper's Figure 3 pair
 DEFAULT_RIGHT = "lstm-vat-movie-snippets"
@@ -17,20 +17,12 @@ DEFAULT_N = 300  # t-SNE of 300 points takes ~1 s on a CPU core; up to 1000 on r
 NUMBER_COLUMNS = ["intra", "inter", "ratio", "silhouette"]
 
 
-@st.cache_resource(show_spinner="Loading model…", max_entries=4)
-def cached_model(name: str, path: str):
-    """The loaded model of a registry record (cached per name and path)."""
-    from core.models import load_model
-
-    return load_model(path)
-
-
 @st.cache_data(show_spinner="Computing representations and t-SNE…", max_entries=32)
-def cached_projection(name: str, path: str, n: int, seed: int, perplexity: float) -> dict:
-    """The projection of ``n`` seeded test examples (also cached on disk under $MASKLENS_HOME)."""
+def cached_projection(name: str, path: str, n: int, seed: int, perplexity: float, stamp: str = "") -> dict:
+    """The projection of ``n`` seeded test examples (also cached on disk under $MASKLENS_HOME, by weights)."""
     from core.representations import project_model
 
-    projection = project_model(cached_model(name, path), n=n, seed=seed, perplexity=perplexity)
+    projection = project_model(cached_model(name, path, stamp), n=n, seed=seed, perplexity=perplexity)
     return {**projection.to_dict(), "cached": projection.cached}
 
 
@@ -60,7 +52,8 @@ def show_projection(record: dict, n: int, seed: int, perplexity: float) -> dict 
 
     result = None
     with guarded(f"Could not project {record['name']}"):
-        result = cached_projection(record["name"], record["path"], n, seed, perplexity)
+        result = cached_projection(record["name"], record["path"], n, seed, perplexity,
+                                   checkpoint_stamp(record["path"]))
         caption = separation_caption(result["separation"])
         title = f"{record['name']} ({record['method']}, {record['dataset']})"
         st.plotly_chart(projection_figure(result["coords"], result["labels"], result["label_names"],

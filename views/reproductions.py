@@ -6,9 +6,9 @@ import streamlit as st
 
 from views.common import guarded
 
-PAGE_FILES = {"Home": "views/home.py", "Explain": "views/explain.py", "Dataset importance": "views/dataset_importance.py",
-              "Faithfulness": "views/faithfulness.py", "Representations": "views/representations.py",
-              "Sentence pairs": "views/sentence_pairs.py"}
+PAGE_FILES = {"Home": "views/home.py", "Explain": "views/explain.py",
+              "Dataset importance": "views/dataset_importance.py", "Faithfulness": "views/faithfulness.py",
+              "Representations": "views/representations.py", "Sentence pairs": "views/sentence_pairs.py"}
 
 
 def main() -> None:

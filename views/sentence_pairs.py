@@ -7,7 +7,7 @@ import json
 import pandas as pd
 import streamlit as st
 
-from views.common import guarded, registry_listing
+from views.common import cached_model, checkpoint_stamp, guarded, registry_listing
 
 METHODS = {"gmask": "GMASK (word groups)", "imask": "IMASK (word masks)", "zero": "zero erasure", "lime": "LIME"}
 DEFAULT_METHODS = ["gmask", "imask", "zero"]
@@ -20,21 +20,13 @@ EXAMPLES = [
 ]
 
 
-@st.cache_resource(show_spinner="Loading model…", max_entries=3)
-def cached_model(name: str, path: str):
-    """The loaded pair model of a registry record (cached per name and path)."""
-    from core.models import load_model
-
-    return load_model(path)
-
-
 @st.cache_data(show_spinner="Explaining…", max_entries=100)
 def cached_explain(name: str, path: str, text_a: str, text_b: str, methods: tuple[str, ...], target: int | None,
-                   params_json: str) -> list[dict]:
-    """Pair explanations (as dicts) for (model, texts, methods, target, parameters)."""
+                   params_json: str, stamp: str = "") -> list[dict]:
+    """Pair explanations (as dicts) for (model version, texts, methods, target, parameters)."""
     from core.explain.pair_registry import explain_pair
 
-    run = explain_pair(cached_model(name, path), text_a, text_b, methods=list(methods), target=target,
+    run = explain_pair(cached_model(name, path, stamp), text_a, text_b, methods=list(methods), target=target,
                        **json.loads(params_json))
     return [e.to_dict() for e in run.explanations]
 
@@ -92,7 +84,7 @@ def show_result(record: dict, text_a: str, text_b: str, methods: list[str], targ
     from core.explain.pair_base import PairExplanation, check_pair
     from core.viz.pairs import pair_rows_html
 
-    model = cached_model(record["name"], record["path"])
+    model = cached_model(record["name"], record["path"], checkpoint_stamp(record["path"]))
     check = check_pair(model, text_a, text_b)
     if not check.ok:
         st.warning(check.error)
@@ -100,7 +92,7 @@ def show_result(record: dict, text_a: str, text_b: str, methods: list[str], targ
     for note in check.notes:
         st.info(note)
     rows = cached_explain(record["name"], record["path"], text_a, text_b, tuple(methods), target,
-                          json.dumps(params, sort_keys=True))
+                          json.dumps(params, sort_keys=True), checkpoint_stamp(record["path"]))
     explanations = [PairExplanation(**row) for row in rows]
     first = explanations[0]
     st.markdown(f"**Prediction:** {model.label_names[first.predicted]} · explaining **{first.target_name}**")

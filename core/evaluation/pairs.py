@@ -16,6 +16,8 @@ from typing import Any, Callable, Sequence
 
 import numpy as np
 
+from core.evaluation.common import (FLUSH_EVERY, compute_metric, empty_record, metric_params, public_result,
+                                    sample_ids)
 from core.evaluation.store import EvaluationStore
 
 PAIR_METRICS = ("aopc", "posthoc", "degradation")
@@ -72,8 +74,6 @@ def evaluate_pairs(model_name: str, explainers: Sequence[str] = PAIR_DEFAULT_EXP
 
     from core.data.pairs import load_pair_dataset
     from core.data.tokenizers import UNK
-    from core.evaluation.runner import (FLUSH_EVERY, _compute_metric, _public, empty_record, metric_params,
-                                        sample_ids)
     from core.explain.pair_registry import PAIR_EXPLAINERS, get_pair_explainer
     from core.metrics import ranking_of
     from core.metrics.pairs import check_pair_operation, metric_operation, pair_examples, pair_scorer
@@ -140,9 +140,9 @@ def evaluate_pairs(model_name: str, explainers: Sequence[str] = PAIR_DEFAULT_EXP
             result = store.get_metric(key)
             if result is None:
                 run = {**settings, "operation": metric_operation(operation)} if "operation" in settings else settings
-                result = _compute_metric(metric, scorer, examples, run, None, UNK)
+                result = compute_metric(metric, scorer, examples, run, None, UNK)
                 store.put_metric(key, result)
-            record["metrics"][metric] = _public(metric, result)
+            record["metrics"][metric] = public_result(metric, result)
             record["timing"][metric] = time.perf_counter() - metric_started
         record["seconds"] = time.perf_counter() - started
     return records

@@ -26,6 +26,7 @@ from safetensors import SafetensorError
 from core.data.text import split_words
 from core.device import pick_device
 from core.lm.base import LikelihoodModel
+from core.lm.checkpoint import DEFAULT_DIR, is_mlm_checkpoint, load_shipped
 
 # Same policy as core.data.pretrained: Hugging Face loaders never reach the hub by themselves.
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
@@ -185,11 +186,9 @@ class MaskedLMLikelihood(LikelihoodModel):
             MLMNotAvailableError: the name is not a local directory and is not
                 in the local Hugging Face cache (and downloading was not allowed).
         """
-        from core.lm import train_mlm
-
         path = Path(name_or_path).expanduser()
-        if path.is_dir() and train_mlm.is_mlm_checkpoint(path):
-            model, tokenizer, config = train_mlm.load_shipped(path)
+        if path.is_dir() and is_mlm_checkpoint(path):
+            model, tokenizer, config = load_shipped(path)
             return cls(model, tokenizer, name=str(name_or_path), device=device, info=config, **kwargs)
         from transformers import AutoModelForMaskedLM, AutoTokenizer
 
@@ -223,9 +222,7 @@ class MaskedLMLikelihood(LikelihoodModel):
     @classmethod
     def default(cls, device: str | torch.device | None = "auto", **kwargs: Any) -> "MaskedLMLikelihood":
         """The MLM shipped in ``assets/mlm/`` (packaged MiniLM encoder + head fine-tuned on bundled train splits)."""
-        from core.lm import train_mlm
-
-        model, tokenizer, config = train_mlm.load_shipped(train_mlm.DEFAULT_DIR)
+        model, tokenizer, config = load_shipped(DEFAULT_DIR)
         return cls(model, tokenizer, name="mlm", device=device, info=config, **kwargs)
 
     # ------------------------------------------------------------------ scoring

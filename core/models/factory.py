@@ -33,7 +33,6 @@ from core import checkpoints
 from core.checkpoints import CheckpointError
 from core.data import pretrained
 from core.data.tokenizers import EncodedBatch, Vocab, WordPieceTokenizer, WordTokenizer
-from core.device import pick_device
 from core.models.base import MaskedTextClassifier
 from core.models.cnn import CNNClassifier
 from core.models.lstm import LSTMClassifier
@@ -57,7 +56,8 @@ def default_model_config(architecture: str) -> dict[str, Any]:
     return dict(defaults[architecture])
 
 
-def _build_encoder(spec: Any):
+def build_encoder(spec: Any):
+    """The BERT-family encoder a model config names: the packaged MiniLM, or a seeded random BERT (tests)."""
     from transformers import BertConfig, BertModel
     from transformers.utils import logging as hf_logging
 
@@ -98,7 +98,7 @@ def _build_network(architecture: str, model_config: dict[str, Any], mask_config:
     if mask_kind == EVarMGate.kind and architecture != "minilm":
         raise ValueError("the evarm gate reads every encoder layer and needs architecture minilm")
     if architecture == "minilm":
-        encoder = _build_encoder(model_config["encoder"])
+        encoder = build_encoder(model_config["encoder"])
         options = {"dropout": model_config["dropout"], "pooling": model_config.get("pooling", "mean"),
                    "trainable_layers": model_config.get("trainable_layers")}
         hidden = encoder.config.hidden_size
@@ -191,46 +191,6 @@ def save_model(loaded: LoadedModel, directory: str | Path, half_precision: bool 
     config = {**loaded.config, "frozen_fingerprints": frozen_fingerprints(loaded.model)}
     return checkpoints.save_checkpoint(directory, state, config, half_precision=half_precision,
                                        extra_files=extra_files)
-
-
-def load_model(name_or_path: str | Path, device: str | torch.device | None = None) -> LoadedModel:
-    """Load a registered model by name, or a checkpoint directory by path.
-
-    A sentence-pair checkpoint (config ``"pair": true``) gives a
-    :class:`core.models.pair.LoadedPairModel` instead, and so does
-    ``"hf-pair:<directory or cached hub name>"``, any Hugging Face sequence-pair
-    classifier (:mod:`core.models.hf_pair`).
-
-    Args:
-        name_or_path: registry name (see ``python -m core.models list``) or directory.
-        device: ``None``/``"auto"`` (CUDA when present), ``"cpu"``, ``"cuda"``.
-
-    Raises:
-        CheckpointError: the checkpoint is corrupt, truncated or does not match
-            the installed pretrained packages; the message names the file.
-        core.registry.ModelNotFoundError: no model of that name.
-    """
-    from core.registry import find_model
-
-    if str(name_or_path).startswith("hf-pair:"):
-        from core.models.hf_pair import load_hf_pair_model
-
-        return load_hf_pair_model(str(name_or_path), device if isinstance(device, str) or device is None else str(device))
-    path = Path(name_or_path)
-    given_as_path = isinstance(name_or_path, Path) or "/" in str(name_or_path) or path.is_absolute()
-    if not (path.is_dir() and ((path / checkpoints.CONFIG_FILE).exists() or given_as_path)):
-        path = Path(find_model(str(name_or_path)).path)  # a folder without a config: read_config says so
-    config = checkpoints.read_config(path)
-    target_device = pick_device(device if isinstance(device, str) or device is None else str(device))
-    with config_errors_named(path):
-        if config.get("pair"):
-            from core.models.pair import load_pair_checkpoint
-
-            return load_pair_checkpoint(path, config, target_device)
-        model = build_classifier(config["architecture"], config["model_config"], config.get("mask_config", {}),
-                                 len(config["label_names"]))
-        restore_weights(model, config, path)
-        return bundle(model.to(target_device), config, name=path.name, path=path)
 
 
 @contextmanager

@@ -21,18 +21,15 @@ matrix [N, n_a + n_b] to the positions (all pieces of a word together;
 
 from __future__ import annotations
 
-from dataclasses import dataclass, replace
-from pathlib import Path
+from dataclasses import dataclass
 from typing import Any, Sequence
 
 import numpy as np
 import torch
 from torch import nn
 
-from core.data import pretrained
 from core.data.text import split_words
-from core.data.tokenizers import EncodedBatch, Vocab, WordPieceTokenizer, WordTokenizer
-from core.device import pick_device
+from core.data.tokenizers import EncodedBatch
 from core.models.factory import ModelBundle
 
 PAIR_ARCHITECTURES = ("dattn", "minilm-sim")
@@ -150,59 +147,3 @@ class LoadedPairModel(ModelBundle):
 def is_pair_model(model: Any) -> bool:
     """True for a :class:`LoadedPairModel` (or any loaded model whose config says ``pair``)."""
     return bool(getattr(model, "pair", False) or getattr(model, "config", {}).get("pair", False))
-
-
-# ---------------------------------------------------------------------------------------------- build, save, load
-
-def build_pair_classifier(architecture: str, model_config: dict[str, Any], num_classes: int) -> PairClassifier:
-    """A freshly initialised pair classifier (frozen pretrained parts loaded) for ``model_config``."""
-    if architecture == "dattn":
-        from core.models.dattn import DecomposableAttention
-
-        table, _ = pretrained.glove_table(model_config["vocab"], seed=int(model_config["embedding_seed"]))
-        return DecomposableAttention(table, num_classes, hidden_dim=int(model_config["hidden_dim"]),
-                                     dropout=float(model_config["dropout"]))
-    if architecture == "minilm-sim":
-        from core.models.factory import _build_encoder
-        from core.models.minilm_sim import CosineSimilarityClassifier
-
-        return CosineSimilarityClassifier(_build_encoder(model_config["encoder"]))
-    raise ValueError(f"unknown pair architecture {architecture!r}; choose one of {', '.join(PAIR_ARCHITECTURES)}")
-
-
-def build_pair_tokenizer(architecture: str, model_config: dict[str, Any]):
-    """The tokenizer (applied to each text alone) that ``model_config`` describes."""
-    if architecture == "minilm-sim":
-        spec = model_config["encoder"]
-        directory = pretrained.minilm_dir() if spec == "packaged" else spec.get("tokenizer_dir", pretrained.minilm_dir())
-        return WordPieceTokenizer.from_directory(directory, max_len=int(model_config["max_len"]))
-    return WordTokenizer(Vocab(model_config["vocab"]), max_len=int(model_config["max_len"]), min_len=1)
-
-
-def bundle_pair(model: PairClassifier, config: dict[str, Any], name: str = "", path: Path | None = None
-                ) -> LoadedPairModel:
-    """Wrap a built or trained pair ``model`` with the tokenizer its config describes."""
-    return LoadedPairModel(name, model.eval(), build_pair_tokenizer(config["architecture"], config["model_config"]),
-                           {**config, "pair": True}, path)
-
-
-def save_pair_model(loaded: LoadedPairModel, directory: str | Path, half_precision: bool = False) -> Path:
-    """Save a pair model as a checkpoint directory (frozen pretrained parts are not stored)."""
-    from core.models.factory import save_model
-
-    return save_model(replace(loaded, config={**loaded.config, "pair": True}), directory, half_precision)
-
-
-def load_pair_checkpoint(path: Path, config: dict[str, Any], device: str | None = None) -> LoadedPairModel:
-    """Load the pair checkpoint at ``path`` (``config`` already read); see :func:`core.models.load_model`.
-
-    Raises:
-        CheckpointError: weights missing, corrupt, not matching the config, or the rebuilt
-            pretrained parts differ from those the model was made with.
-    """
-    from core.models.factory import restore_weights
-
-    model = build_pair_classifier(config["architecture"], config["model_config"], len(config["label_names"]))
-    restore_weights(model, config, path)
-    return bundle_pair(model.to(pick_device(device if isinstance(device, (str, torch.device)) or device is None
-                                            else str(device))), config, name=path.name, path=path)

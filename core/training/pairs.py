@@ -21,7 +21,8 @@ from core.data.pairs import PairDataset, PairSplit
 from core.data.text import split_words
 from core.data.tokenizers import Vocab
 from core.device import pick_device
-from core.models.pair import LoadedPairModel, build_pair_classifier, bundle_pair, save_pair_model
+from core.models.pair import LoadedPairModel
+from core.models.pair_build import build_pair_classifier, bundle_pair, save_pair_model
 from core.registry import new_model_directory
 
 
