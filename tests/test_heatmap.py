@@ -32,3 +32,19 @@ def test_html_escapes_words_and_shows_candidates_on_hover():
     assert "&lt;b&gt;  0.500  0.250" in html
     assert 'data-method="marginal"' in html
     assert heatmap_html([row], standalone=True).startswith("<!doctype html>")
+
+
+def test_unsigned_rows_get_their_own_colour_map_and_every_row_a_scale_bar():
+    from core.viz.heatmap import UNSIGNED_RGB
+
+    assert chip_color(0.5, 1.0, signed=False) == f"rgba({UNSIGNED_RGB[0]},{UNSIGNED_RGB[1]},{UNSIGNED_RGB[2]},0.500)"
+    signed = make("zero", [1.0, -2.0])
+    unsigned = make("vmask", [0.9, 0.4], unit="keep probability", signed=False)
+    body = heatmap_html([signed, unsigned], shared_scale=False)
+    zero_row = body.split('data-method="zero"')[1].split("</div>")[0]
+    vmask_row = body.split('data-method="vmask"')[1]
+    assert "rgba(214,39,40" not in vmask_row and "rgba(106,61,154" in vmask_row  # never red: it has no direction
+    assert "rgba(214,39,40" in zero_row and "rgba(31,119,180" in zero_row
+    assert body.count('class="ml-bar"') == 2
+    assert 'data-unit="keep probability"' in body and "0.9 keep probability" in body
+    assert "+2 (supports) log2 odds" in body

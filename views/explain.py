@@ -110,8 +110,9 @@ def show_model_result(record: dict, text: str, methods: list[str], target: int |
     st.markdown(f"**Prediction:** {model.label_names[explanations[0].predicted]} ({probs}) · "
                 f"explaining **{explanations[0].target_name}**")
     st.html(heatmap_html(explanations, shared_scale=shared))
-    st.caption("Red supports the explained class, blue opposes it; hover a word for its score "
-               "(and, for marginalization, the top candidate words).")
+    st.caption("Signed rows: red supports the explained class, blue opposes it. Unsigned rows (masks, attention, "
+               "global importance): purple, darker = more important, no direction. Each row's bar gives its range "
+               "and unit; hover a word for its score (and, for marginalization, the top candidate words).")
     download_buttons(record["name"], explanations, shared)
 
 

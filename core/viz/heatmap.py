@@ -1,7 +1,10 @@
-"""Word chips coloured by signed attribution, as self-contained HTML.
+"""Word chips coloured by attribution, as self-contained HTML.
 
-Red means the word supports the explained class, blue that it opposes it;
-the colour's intensity is the score's magnitude relative to a scale that is
+Signed scores: red means the word supports the explained class, blue that it opposes it.
+Unsigned importances (a mask's keep probability, attention, global importance) have no
+direction, so they get their own sequential colour (purple) instead of red. Every row carries
+a colour bar with its unit and range. The colour's intensity is the score's magnitude relative
+to a scale that is
 either shared across all rows (compare methods on one footing) or per row
 (see each method's own ranking). Hovering a chip shows its score and, for
 input marginalization, the top candidate words with their likelihood and
@@ -17,6 +20,7 @@ from core.explain.base import Explanation
 
 SUPPORT_RGB = (214, 39, 40)   # red
 OPPOSE_RGB = (31, 119, 180)   # blue
+UNSIGNED_RGB = (106, 61, 154)  # purple: importance without a direction
 
 
 def score_scale(explanations: Sequence[Explanation], shared: bool) -> list[float]:
@@ -39,11 +43,27 @@ def score_scale(explanations: Sequence[Explanation], shared: bool) -> list[float
     return [unit_max[unit] for unit in units]
 
 
-def chip_color(score: float, scale: float) -> str:
-    """CSS rgba colour for ``score``: red for positive, blue for negative, alpha = |score| / scale in [0, 1]."""
+def chip_color(score: float, scale: float, signed: bool = True) -> str:
+    """CSS rgba colour for ``score``: red for positive, blue for negative (purple for every unsigned
+    score), alpha = |score| / scale in [0, 1]."""
     alpha = min(abs(score) / scale, 1.0) if scale > 0 else 0.0
-    red, green, blue = SUPPORT_RGB if score >= 0 else OPPOSE_RGB
+    red, green, blue = UNSIGNED_RGB if not signed else SUPPORT_RGB if score >= 0 else OPPOSE_RGB
     return f"rgba({red},{green},{blue},{alpha:.3f})"
+
+
+def scale_bar_html(explanation: Explanation, scale: float) -> str:
+    """A small colour bar for one row: the colour at each end of the range, the range and the unit."""
+    unit = html.escape(explanation.params.get("unit", "score"))
+    full = f"{scale:.3g}"
+    if explanation.signed:
+        gradient = f"{chip_color(-scale, scale)},rgba(255,255,255,1),{chip_color(scale, scale)}"
+        ends = (f"−{full} (opposes)", f"+{full} (supports) {unit}")
+    else:
+        gradient = f"rgba(255,255,255,1),{chip_color(scale, scale, signed=False)}"
+        ends = ("0", f"{full} {unit}")
+    return (f'<div class="ml-bar" data-unit="{unit}"><span>{ends[0]}</span>'
+            f'<span class="ml-grad" style="background:linear-gradient(to right,{gradient})"></span>'
+            f"<span>{ends[1]}</span></div>")
 
 
 def _tooltip(explanation: Explanation, index: int) -> str:
@@ -64,13 +84,16 @@ def row_html(explanation: Explanation, scale: float) -> str:
         text_color = "#fff" if alpha > 0.6 else "#111"
         chips.append(
             f'<span class="ml-chip" data-score="{score:.6g}" title="{html.escape(_tooltip(explanation, index))}" '
-            f'style="background:{chip_color(score, scale)};color:{text_color}">{html.escape(word)}</span>')
+            f'style="background:{chip_color(score, scale, explanation.signed)};color:{text_color}">'
+            f"{html.escape(word)}</span>")
     return f'<div class="ml-row" data-method="{html.escape(explanation.method)}">{" ".join(chips)}</div>'
 
 
 STYLE = ("<style>.ml-row{line-height:2.2;margin:4px 0}.ml-chip{padding:3px 6px;border-radius:6px;"
          "border:1px solid #ddd;font-family:sans-serif;font-size:15px;white-space:nowrap}"
-         ".ml-label{font:600 13px sans-serif;color:#444;margin-top:8px}</style>")
+         ".ml-label{font:600 13px sans-serif;color:#444;margin-top:8px}"
+         ".ml-bar{display:flex;align-items:center;gap:6px;font:12px sans-serif;color:#555}"
+         ".ml-grad{display:inline-block;width:120px;height:10px;border:1px solid #ccc;border-radius:3px}</style>")
 
 
 def heatmap_html(explanations: Sequence[Explanation], shared_scale: bool = True, standalone: bool = False) -> str:
@@ -92,7 +115,8 @@ def heatmap_html(explanations: Sequence[Explanation], shared_scale: bool = True,
         what = (f"explains “{html.escape(explanation.target_name)}”" if explanation.signed
                 else "unsigned, the same for every class")
         label = f"{html.escape(explanation.method)} — {what}; {unit}; p = [{probs}]"
-        rows.append(f'<div class="ml-label">{label}</div>{row_html(explanation, scale)}')
+        rows.append(f'<div class="ml-label">{label}</div>{scale_bar_html(explanation, scale)}'
+                    f"{row_html(explanation, scale)}")
     body = STYLE + "\n".join(rows)
     if not standalone:
         return body
