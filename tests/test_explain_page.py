@@ -133,3 +133,22 @@ def test_typing_a_sentence_in_the_served_app_shows_three_rows(masklens_home, tmp
         except subprocess.TimeoutExpired:
             os.killpg(server.pid, signal.SIGKILL)
             server.wait(timeout=15)
+
+
+def test_adding_a_method_computes_only_that_method(explain_page, monkeypatch):
+    import core.explain.registry as registry
+
+    calls = []
+    real = registry.explain
+
+    def counting(model, text, methods, **kwargs):
+        calls.append(list(methods))
+        return real(model, text, methods=methods, **kwargs)
+
+    monkeypatch.setattr(registry, "explain", counting)
+    at = explain_page
+    at.multiselect[0].set_value(["vmask", "zero"])
+    at = set_text(at, "the plot is thin but the cast is charming")
+    assert rows(at) == ["vmask", "zero"] and calls == [["vmask"], ["zero"]]
+    at.multiselect[0].set_value(["vmask", "zero", "lime"]).run()
+    assert rows(at) == ["vmask", "zero", "lime"] and calls[2:] == [["lime"]]  # the other two come from the cache

@@ -33,21 +33,37 @@ def cached_likelihood(spec: str, dataset: str | None):
     return load_likelihood(spec, dataset=dataset)
 
 
-@st.cache_data(show_spinner=False, max_entries=200)
-def cached_explain(name: str, path: str, text: str, methods: tuple[str, ...], target: int | None,
+@st.cache_data(show_spinner=False, max_entries=400)
+def cached_explain(name: str, path: str, text: str, method: str, target: int | None,
                    params_json: str, stamp: str = "") -> tuple[list[dict], dict[str, str]]:
-    """Explanations (as dicts) and skipped methods for (model version, text, methods, target, parameters)."""
+    """One method's explanation (as a dict, or none and the reason it was skipped) for (model version,
+    text, method, target, that method's parameters): adding a method to the page computes only it."""
     from core.explain.registry import explain
 
     params = json.loads(params_json)
     model = cached_model(name, path, stamp)
-    likelihood = None
-    if "marginal" in methods:
-        likelihood = cached_likelihood(params.pop("likelihood"), model.config.get("dataset"))
-    else:
-        params.pop("likelihood")
-    run = explain(model, text, methods=list(methods), target=target, likelihood=likelihood, **params)
+    likelihood_spec = params.pop("likelihood", None)
+    likelihood = cached_likelihood(likelihood_spec, model.config.get("dataset")) if method == "marginal" else None
+    run = explain(model, text, methods=[method], target=target, likelihood=likelihood, **params)
     return [e.to_dict() for e in run.explanations], dict(run.skipped)
+
+
+def explain_each(record: dict, text: str, methods: list[str], target: int | None, params: dict
+                 ) -> tuple[list[dict], dict[str, str]]:
+    """Every method's explanation through :func:`cached_explain`, each keyed by its own parameters only."""
+    from core.explain.registry import route_params
+
+    shared = {k: v for k, v in params.items() if k != "likelihood"}
+    routed = route_params(methods, shared)
+    rows, skipped = [], {}
+    for method in methods:
+        own = {**routed[method], **({"likelihood": params["likelihood"]} if method == "marginal" else {})}
+        method_rows, method_skipped = cached_explain(record["name"], record["path"], text, method, target,
+                                                     json.dumps(own, sort_keys=True),
+                                                     checkpoint_stamp(record["path"]))
+        rows += method_rows
+        skipped.update(method_skipped)
+    return rows, skipped
 
 
 def settings_panel(names: list[str], label_names_of: dict[str, list[str]]):
@@ -99,8 +115,7 @@ def show_model_result(record: dict, text: str, methods: list[str], target: int |
         return
     for note in check.notes:
         st.info(note)
-    rows, skipped = cached_explain(record["name"], record["path"], text, tuple(methods), target,
-                                   json.dumps(params, sort_keys=True), checkpoint_stamp(record["path"]))
+    rows, skipped = explain_each(record, text, methods, target, params)
     for method, reason in skipped.items():
         st.caption(f"{METHODS.get(method, method)} skipped: {reason}")
     if not rows:

@@ -163,5 +163,6 @@ def _gmask_rows() -> list[Comparison]:
 COMPARISONS: tuple[Comparison, ...] = tuple(_vmask_rows() + _vat_rows() + _evarm_rows() + _marginal_rows()
                                             + _gmask_rows())
 # The --quick rows: one of each kind of measurement, the cheap ones (marginalization on the LSTM costs ~1 s a text)
-QUICK_IDS = ("vmask-vs-base-accuracy-cnn-trec6", "vmask-vs-base-lime-aopc5-cnn-trec6", "vmask-vs-iba-global-posthoc-cnn",
-             "vat-vs-att-attention-posthoc5", "gmask-vs-lime-degradation-dattn-magnitude")
+QUICK_IDS = ("vmask-vs-base-accuracy-cnn-trec6", "vmask-vs-base-lime-aopc5-cnn-trec6",
+             "vmask-vs-iba-global-posthoc-cnn", "vat-vs-att-attention-posthoc5",
+             "gmask-vs-lime-degradation-dattn-magnitude")

@@ -74,6 +74,7 @@ def mask_markdown(rows: list[dict[str, Any]]) -> str:
         sd = f" ± {100 * acc['sd']:.2f}" if acc["sd"] is not None else ""
         base_text = "–" if base is None else (f"{row['base']}: {100 * base['mean']:.2f}"
                                              + (f" ± {100 * base['sd']:.2f}" if base["sd"] is not None else ""))
-        lines.append(f"| {row['model']} | {row['words']} | {row['median']:.3f} | {100 * row['share_below_half']:.1f}% | "
-                     f"{100 * acc['mean']:.2f}{sd} ({acc['seeds']} seed{'s' if acc['seeds'] > 1 else ''}) | {base_text} |")
+        seeds = f"{acc['seeds']} seed{'s' if acc['seeds'] > 1 else ''}"
+        lines.append(f"| {row['model']} | {row['words']} | {row['median']:.3f} | "
+                     f"{100 * row['share_below_half']:.1f}% | {100 * acc['mean']:.2f}{sd} ({seeds}) | {base_text} |")
     return "\n".join(lines)

@@ -32,7 +32,8 @@ class Side:
 
 def seed_checkpoints(name: str, seeds: Sequence[int]) -> dict[int, Path]:
     """seed -> checkpoint directory of model ``name`` for the seeds that have one (else {shipped seed: shipped})."""
-    found = {s: SEEDS_DIR / f"{name}-seed{s}" for s in seeds if (SEEDS_DIR / f"{name}-seed{s}" / "config.json").is_file()}
+    candidates = {s: SEEDS_DIR / f"{name}-seed{s}" for s in seeds}
+    found = {s: path for s, path in candidates.items() if (path / "config.json").is_file()}
     if found:
         return found
     from core.registry import find_model

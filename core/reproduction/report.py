@@ -216,7 +216,8 @@ def markdown(report: dict[str, Any]) -> str:
     note_lines = [f"- {', '.join(f'`{i}`' for i in ids)}: {note}" for note, ids in notes.items()]
     parts = ["\n".join(head), "\n".join(lines)] + (["Notes:\n" + "\n".join(note_lines)] if note_lines else [])
     if report.get("masks"):
-        parts += ["Shipped VMASK masks (keep probability E[q(R|x)] of every test word):", mask_markdown(report["masks"])]
+        parts += ["Shipped VMASK masks (keep probability E[q(R|x)] of every test word):",
+                  mask_markdown(report["masks"])]
     return "\n\n".join(parts) + "\n"
 
 
