@@ -9,7 +9,8 @@ import streamlit as st
 
 from views.common import cached_model, checkpoint_stamp, guarded, registry_listing
 
-METHODS = {"gmask": "GMASK (word groups)", "imask": "IMASK (word masks)", "zero": "zero erasure", "lime": "LIME"}
+METHODS = {"gmask": "GMASK (word groups)", "imask": "IMASK (word masks)", "zero": "zero erasure", "lime": "LIME",
+           "shapley": "Shapley (sampled)"}
 DEFAULT_METHODS = ["gmask", "imask", "zero"]
 DEFAULT_MODEL = "dattn-trec6-answer-type-pairs"
 EXAMPLES = [
@@ -57,7 +58,8 @@ def settings_panel(records: dict[str, dict]):
         steps = st.number_input("GMASK/IMASK steps (0 = model default)", 0, 1000, 0, step=10)
         samples = st.number_input("GMASK/IMASK samples per step (0 = model default)", 0, 1000, 0, step=10)
         params = {"seed": st.number_input("Seed", 0, 2**31 - 1, 0),
-                  "lime": {"n_samples": st.number_input("LIME samples", 50, 5000, 500, step=50)}}
+                  "lime": {"n_samples": st.number_input("LIME samples", 50, 5000, 500, step=50)},
+                  "shapley": {"n_permutations": st.number_input("Shapley permutations", 5, 500, 25, step=5)}}
         for method in ("gmask", "imask"):
             params[method] = {k: int(v) for k, v in (("steps", steps), ("n_samples", samples)) if v}
     target = None if target_label == "predicted class" else classes.index(target_label) - 1

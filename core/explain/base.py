@@ -9,10 +9,12 @@ the explained class is the predicted one.
 
 from __future__ import annotations
 
+import contextlib
+
 import math
 import time
 from dataclasses import asdict, dataclass, field
-from typing import Any, Sequence
+from typing import Any, Iterator, Sequence
 
 import numpy as np
 import torch
@@ -87,6 +89,21 @@ def log2_odds(prob: torch.Tensor | np.ndarray | float, eps: float = 1e-7):
     return np.log2(prob) - np.log2(1 - prob) if isinstance(prob, np.ndarray) else math.log2(prob / (1 - prob))
 
 
+@contextlib.contextmanager
+def seeded_rng(seed: int | None) -> Iterator[None]:
+    """Run a block with torch's random state seeded by ``seed`` and give the caller's state back after.
+
+    The CPU generator and every CUDA device's generator are forked (``torch.manual_seed`` seeds all
+    of them, so forking only some would leave the caller's other generators changed). ``None``
+    forks without seeding (deterministic explainers).
+    """
+    devices = list(range(torch.cuda.device_count())) if torch.cuda.is_available() else []
+    with torch.random.fork_rng(devices=devices):
+        if seed is not None:
+            torch.manual_seed(seed)
+        yield
+
+
 class Explainer:
     """Base class. Subclasses set ``name`` and implement :meth:`attribute`.
 
@@ -155,9 +172,7 @@ class Explainer:
             probs = torch.softmax(self.model.model.classify(batch).logits[0], -1)
         predicted = int(probs.argmax())
         target = predicted if target is None else self._check_target(target)
-        with torch.random.fork_rng(devices=[]), torch.no_grad():
-            if self.seed is not None:
-                torch.manual_seed(self.seed)
+        with seeded_rng(self.seed), torch.no_grad():
             scores, details = self.attribute(batch, target, probs)
         return Explanation(text=text, words=list(batch.words[0]), scores=[float(s) for s in scores], method=self.name,
                            target=target, target_name=self.model.label_names[target], probs=probs.cpu().tolist(),

@@ -18,7 +18,7 @@ import torch
 
 from core.data.text import split_words
 from core.data.tokenizers import EncodedBatch
-from core.explain.base import WORD_MODEL_BATCH_SIZE, ExplainError, Explanation, check_target
+from core.explain.base import WORD_MODEL_BATCH_SIZE, ExplainError, Explanation, check_target, seeded_rng
 from core.models.pair import LoadedPairModel, is_pair_model
 
 DEFAULT_BATCH_SIZE = {"minilm-sim": 32}
@@ -154,8 +154,7 @@ class PairExplainer:
             probs = torch.softmax(self.model.model.forward_pair(a, b)[0].float(), -1)
         predicted = int(probs.argmax())
         target = predicted if target is None else self._check_target(target)
-        with torch.random.fork_rng(devices=[self.model.device] if self.model.device.type == "cuda" else []):
-            torch.manual_seed(self.seed)
+        with seeded_rng(self.seed):
             scores, details, groups = self.attribute(a, b, target, probs)
         return PairExplanation(
             text=text_a, words=list(a.words[0]) + list(b.words[0]), scores=[float(s) for s in scores],
