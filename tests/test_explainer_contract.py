@@ -48,10 +48,11 @@ def same_states(a, b) -> bool:
 
 
 def page_methods(page: str) -> set[str]:
-    """The method names a page offers (the keys of its METHODS dict)."""
+    """The method names a page offers: its ``METHODS`` must be built from a registry, not a literal dict."""
     source = (REPO / "views" / page).read_text()
-    block = re.search(r"^METHODS = \{(.*?)\}\n", source, re.S | re.M).group(1)
-    return set(re.findall(r'"(\w+)":', block))
+    line = re.search(r"^METHODS = (.*)$", source, re.M).group(1)
+    assert "cls.label" in line, f"views/{page} keeps its own method labels: {line}"
+    return set(PAIR_EXPLAINERS if "PAIR_EXPLAINERS" in line else EXPLAINERS)
 
 
 def check_contract(make, explain_call, n_words: int, page: str, name: str) -> None:
@@ -67,6 +68,7 @@ def check_contract(make, explain_call, n_words: int, page: str, name: str) -> No
         explanation.probs)
     assert explain_call(first, other).target == other
     json.dumps(explanation.to_dict())
+    assert type(first).label not in ("", "abstract"), f"{name} declares no label"
     assert name in page_methods(page), f"{name} is not offered on views/{page}"
 
 

@@ -106,7 +106,8 @@ def test_page_evaluates_a_pair_model_with_pair_explainers(masklens_home):
     assert next(m for m in at.multiselect if m.label == "Metrics").options == ["AOPC", "post-hoc accuracy",
                                                                              "degradation (MoRF/LeRF)"]
     assert "gmask" in next(m for m in at.multiselect if m.label == "Explainers").options
-    assert next(s for s in at.selectbox if s.label.startswith("Deletion")).options == ["remove the word (papers)"]
+    assert next(s for s in at.selectbox if s.label.startswith("Deletion")).options == [
+        "remove the word (papers)", "pad id in place (GMASK code; pairs)"]  # GMASK's released deletion too
     _set(at, "dattn-trec6-answer-type-pairs", ["zero", "lime"], ["aopc", "degradation"], 3)
     at.button[0].click().run()
     assert not at.exception and not at.error, [e.value for e in at.error]

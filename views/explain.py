@@ -7,12 +7,10 @@ import json
 import pandas as pd
 import streamlit as st
 
+from core.explain.registry import EXPLAINERS
 from views.common import cached_model, checkpoint_stamp, guarded, registry_listing
 
-METHODS = {"vmask": "VMASK mask E[q(R|x)]", "zero": "zero erasure", "unk": "[UNK] erasure",
-           "marginal": "input marginalization", "lime": "LIME", "shapley": "Shapley sampling",
-           "attention": "attention weights (ATT/VAT)", "evarm": "E-VarM gate E[r|x]",
-           "global": "global word importance"}
+METHODS = {name: cls.label for name, cls in EXPLAINERS.items()}  # what each explainer declares
 DEFAULT_METHODS = ["vmask", "zero", "marginal"]
 DEFAULT_MODEL = "cnn-vmask-movie-snippets"
 EXAMPLES = {

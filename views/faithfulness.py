@@ -11,22 +11,20 @@ import json
 
 import streamlit as st
 
+from core.evaluation.common import DELETION_LABELS, HIGHER_IS_BETTER, METRIC_LABELS
 from views.common import guarded, registry_listing
 
 DEFAULT_MODEL = "cnn-vmask-movie-snippets"
 DEFAULT_EXPLAINERS = ("vmask", "zero", "lime")
 PAIR_DEFAULT_EXPLAINERS = ("zero", "lime")  # GMASK/IMASK take seconds a pair
-METRIC_LABELS = {"aopc": "AOPC", "posthoc": "post-hoc accuracy", "degradation": "degradation (MoRF/LeRF)",
-                 "auc_rep": "AUC_rep (MLM replacement)"}
-DELETION_LABELS = {"remove": "remove the word (papers)", "zero": "zero embedding", "unk": "unknown word",
-                   "mlm": "MLM sample"}
 RESULTS_KEY = "faithfulness_results"
 
 
 def controls(models: list[str], pair_models: set[str]) -> dict:
     """The evaluation settings chosen in the page's widgets (pair models get the pair explainers and metrics)."""
     from core.evaluation.pairs import PAIR_METRICS
-    from core.evaluation.runner import METRICS
+    from core.evaluation.runner import DELETIONS, METRICS
+    from core.metrics.pairs import PAIR_OPERATIONS
     from core.explain.pair_registry import PAIR_EXPLAINERS
     from core.explain.registry import EXPLAINERS
 
@@ -47,7 +45,7 @@ def controls(models: list[str], pair_models: set[str]) -> dict:
     row = st.columns(4)
     n = row[0].number_input("Test examples (n)", min_value=1, max_value=5000, value=100, step=50)
     seed = row[1].number_input("Seed", min_value=0, max_value=2**31 - 1, value=0, step=1)
-    operation = row[2].selectbox("Deletion (AOPC, degradation)", ["remove"] if pair else list(DELETION_LABELS),
+    operation = row[2].selectbox("Deletion (AOPC, degradation)", list(PAIR_OPERATIONS if pair else DELETIONS),
                                  format_func=DELETION_LABELS.get, key=f"operation-{'pair' if pair else 'text'}",
                                  help="Pair models: words are removed from either text.")
     aopc_k = row[3].number_input("AOPC K", min_value=1, max_value=50, value=10, step=1,
@@ -88,7 +86,9 @@ def show_results(settings: dict, records: list[dict]) -> None:
     st.subheader("Summary")
     st.dataframe(table, hide_index=True, column_config={
         c: st.column_config.NumberColumn(format="%.4f") for c in table.columns if c not in ("explainer", "n", "skipped")})
-    st.caption("AOPC, post-hoc accuracy and degradation: higher is better. AUC_rep: lower is better. "
+    better = {flag: ", ".join(METRIC_LABELS[m] for m, up in HIGHER_IS_BETTER.items() if up is flag)
+              for flag in (True, False)}
+    st.caption(f"{better[True]}: higher is better. {better[False]}: lower is better. "
                "Deletion: " + DELETION_LABELS[settings["operation"]] + ".")
     metrics = set(settings["metrics"])
     builders = [(m, f) for m, f in (("aopc", aopc_figure), ("posthoc", posthoc_figure),

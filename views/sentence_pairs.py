@@ -7,10 +7,10 @@ import json
 import pandas as pd
 import streamlit as st
 
+from core.explain.pair_registry import PAIR_EXPLAINERS
 from views.common import cached_model, checkpoint_stamp, guarded, registry_listing
 
-METHODS = {"gmask": "GMASK (word groups)", "imask": "IMASK (word masks)", "zero": "zero erasure", "lime": "LIME",
-           "shapley": "Shapley (sampled)"}
+METHODS = {name: cls.label for name, cls in PAIR_EXPLAINERS.items()}  # what each pair explainer declares
 DEFAULT_METHODS = ["gmask", "imask", "zero"]
 DEFAULT_MODEL = "dattn-trec6-answer-type-pairs"
 EXAMPLES = [

@@ -12,6 +12,11 @@ from typing import Any, Sequence
 import numpy as np
 
 METRICS = ("aopc", "posthoc", "degradation", "auc_rep")
+METRIC_LABELS = {"aopc": "AOPC", "posthoc": "post-hoc accuracy", "degradation": "degradation (MoRF/LeRF)",
+                 "auc_rep": "AUC_rep (MLM replacement)"}
+HIGHER_IS_BETTER = {"aopc": True, "posthoc": True, "degradation": True, "auc_rep": False}
+DELETION_LABELS = {"remove": "remove the word (papers)", "zero": "zero embedding", "unk": "unknown word",
+                   "mlm": "MLM sample", "pad": "pad id in place (GMASK code; pairs)"}
 METRIC_PARAMS: dict[str, dict[str, Any]] = {
     "aopc": {"k_max": 10, "operation": "remove"},
     "posthoc": {"k_values": list(range(1, 11))},

@@ -32,6 +32,7 @@ class AttentionExplainer(Explainer):
     """
 
     name = "attention"
+    label = "attention weights (ATT/VAT)"
 
     def __init__(self, model: LoadedModel, batch_size: int | None = None, seed: int = 0):
         super().__init__(model, batch_size=batch_size, seed=seed, unit="attention weight", signed=False)

@@ -117,6 +117,7 @@ class Explainer:
     """
 
     name = "abstract"
+    label = "abstract"  # what pages show for the method
     requires_mask = False  # True for explainers reading a mask model's own importance
     deterministic = True
 

@@ -120,6 +120,7 @@ class ZeroErasure(_LeaveOneOut):
     """Leave-one-out with the word's embedding(s) set to zero (all pieces of a wordpiece word)."""
 
     name = "zero"
+    label = "zero erasure"
 
     def variants(self, batch: EncodedBatch) -> torch.Tensor:
         """[n_words, T, d]: row i has every position of word i zeroed."""
@@ -135,6 +136,7 @@ class UnkErasure(_LeaveOneOut):
     """
 
     name = "unk"
+    label = "[UNK] erasure"
 
     def variants(self, batch: EncodedBatch) -> torch.Tensor:
         """[n_words, T, d]: embeddings of row 0 with word i's ids set to ``unk_id`` in row i."""

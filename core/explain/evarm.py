@@ -21,6 +21,7 @@ class EVarMExplainer(VMaskExplainer):
     """
 
     name = "evarm"
+    label = "E-VarM gate E[r|x]"
 
     @classmethod
     def unsupported_reason(cls, model: LoadedModel) -> str | None:

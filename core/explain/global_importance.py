@@ -46,6 +46,7 @@ class GlobalImportanceExplainer(Explainer):
     """
 
     name = "global"
+    label = "global word importance"
     requires_mask = True
 
     def __init__(self, model: LoadedModel, batch_size: int | None = None, seed: int = 0):

@@ -236,6 +236,7 @@ class IMaskExplainer(_MaskExplainer):
     """
 
     name = "imask"
+    label = "IMASK (word masks)"
 
     def __init__(self, model: LoadedPairModel, steps: int | None = None, n_samples: int | None = None,
                  lr: float = 0.1, tau: float = 0.5, beta: float = 0.1, batch_size: int | None = None, seed: int = 0):
@@ -261,6 +262,7 @@ class GMaskExplainer(_MaskExplainer):
     """
 
     name = "gmask"
+    label = "GMASK (word groups)"
 
     def __init__(self, model: LoadedPairModel, k: int = 10, steps: int | None = None, n_samples: int | None = None,
                  lr: float = 0.1, tau: float = 0.5, gamma1: float = 10.0, gamma2: float = 1.0,

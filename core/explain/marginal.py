@@ -163,6 +163,7 @@ class InputMarginalization(Explainer):
     """
 
     name = "marginal"
+    label = "input marginalization"
 
     def __init__(self, model: LoadedModel, likelihood: LikelihoodModel | None = None, sigma: float = 1e-5,
                  top_n: int | None = None, oov: str = "drop", keep_candidates: int = 5, batch_size: int | None = None,

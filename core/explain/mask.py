@@ -37,6 +37,7 @@ class VMaskExplainer(Explainer):
     """
 
     name = "vmask"
+    label = "VMASK mask E[q(R|x)]"
     requires_mask = True
 
     def __init__(self, model: LoadedModel, batch_size: int | None = None, seed: int = 0):

@@ -116,6 +116,7 @@ class PairExplainer:
     """
 
     name = "abstract"
+    label = "abstract"  # what pages show for the method
     deterministic = True
     signed = True
 

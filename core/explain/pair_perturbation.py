@@ -39,6 +39,7 @@ class PairZeroErasure(PairExplainer):
     """
 
     name = "zero"
+    label = "zero erasure"
 
     def __init__(self, model: LoadedPairModel, measure: str = "woe", batch_size: int | None = None, seed: int = 0):
         super().__init__(model, batch_size=batch_size, seed=seed, measure=check_measure(measure),
@@ -90,6 +91,7 @@ class PairLime(_PairCaptum):
     """
 
     name = "lime"
+    label = "LIME"
 
     def __init__(self, model: LoadedPairModel, n_samples: int = 500, kernel_width: float = 0.25,
                  ridge_alpha: float = 1.0, batch_size: int | None = None, seed: int = 0):
@@ -119,6 +121,7 @@ class PairShapley(_PairCaptum):
     """
 
     name = "shapley"
+    label = "Shapley (sampled)"
 
     def __init__(self, model: LoadedPairModel, n_permutations: int | None = None, n_samples: int | None = None,
                  batch_size: int | None = None, seed: int = 0):

@@ -184,6 +184,7 @@ class LimeExplainer(_CaptumExplainer):
     """
 
     name = "lime"
+    label = "LIME"
 
     def __init__(self, model: LoadedModel, n_samples: int = 500, baseline: str = "zero", kernel_width: float = 0.25,
                  ridge_alpha: float = 1.0, batch_size: int | None = None, seed: int = 0):
@@ -229,6 +230,7 @@ class ShapleyExplainer(_CaptumExplainer):
     """
 
     name = "shapley"
+    label = "Shapley value sampling"
 
     def __init__(self, model: LoadedModel, n_permutations: int | None = None, n_samples: int | None = None,
                  baseline: str = "zero", batch_size: int | None = None, seed: int = 0):
