@@ -206,7 +206,7 @@ def _child_main(conn) -> None:
 
 
 def _train_in_child(conn) -> None:
-    """Receive (settings, data, output_dir), train with a callback that asks the parent, send the result."""
+    """Receive (settings, data, output_dir, overwrite), train with a callback that asks the parent, send the result."""
     settings, data, output_dir, overwrite = conn.recv()
 
     def callback(event: TrainEvent) -> bool:
