@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
+import json
 import sys
-from typing import Callable, Sequence
+from typing import Any, Callable, Sequence
 
 
 def run_cli(main: Callable[[Sequence[str] | None], int], argv: Sequence[str] | None = None) -> int:
@@ -29,3 +30,40 @@ def format_table(rows: list[dict], columns: Sequence[str]) -> str:
     lines = ["  ".join(cell.ljust(width) for cell, width in zip(row, widths)).rstrip() for row in cells]
     lines.insert(1, "  ".join("-" * w for w in widths))
     return "\n".join(lines)
+
+
+def parse_params(items: Sequence[str] | None) -> dict[str, dict[str, Any]]:
+    """``--param`` values ``["lime.n_samples=200", "marginal.sigma=1e-4"]`` as
+    ``{"lime": {"n_samples": 200}, "marginal": {"sigma": 0.0001}}``.
+
+    A value is read as JSON when it parses (numbers, ``true``/``false``, ``null``, quoted strings,
+    lists), else kept as the plain string.
+
+    Raises:
+        ValueError: an item that is not ``explainer.name=value``.
+    """
+    params: dict[str, dict[str, Any]] = {}
+    for item in items or ():
+        key, sep, raw = item.partition("=")
+        method, dot, name = key.partition(".")
+        if not (sep and dot and method.strip() and name.strip()):
+            raise ValueError(f"--param {item!r} is not of the form explainer.name=value (e.g. lime.n_samples=200)")
+        try:
+            value = json.loads(raw)
+        except json.JSONDecodeError:
+            value = raw
+        params.setdefault(method.strip(), {})[name.strip()] = value
+    return params
+
+
+def check_params(params: dict[str, dict[str, Any]], methods: Sequence[str], registry: dict[str, type]) -> None:
+    """ValueError for a ``--param`` of a method that is not asked for, or a name that method does not take."""
+    from core.explain.registry import parameter_names
+
+    for method, values in params.items():
+        if method not in methods:
+            raise ValueError(f"--param {method}.*: {method!r} is not among the methods ({', '.join(methods)})")
+        accepted = parameter_names(method, registry)
+        unknown = sorted(set(values) - accepted)
+        if unknown:
+            raise ValueError(f"--param {method}.{unknown[0]}: {method} takes {', '.join(sorted(accepted))}")

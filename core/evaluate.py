@@ -18,7 +18,7 @@ import math
 import sys
 from typing import Sequence
 
-from core.cli_common import format_table, run_cli
+from core.cli_common import check_params, format_table, parse_params, run_cli
 
 TABLE_K = (1, 5, 10)
 
@@ -86,9 +86,24 @@ def build_parser() -> argparse.ArgumentParser:
                         "model; the VAT paper uses a separate LSTM-base, e.g. lstm-base-movie-snippets)")
     parser.add_argument("--csv", help="the model's own data (text,label CSV) when it was trained on a CSV whose "
                         "test split its checkpoint does not hold; checked against the model's data fingerprint")
+    parser.add_argument("--param", action="append", metavar="EXPLAINER.NAME=VALUE",
+                        help="any explainer parameter, e.g. lime.n_samples=200 (repeatable; part of the store key)")
     parser.add_argument("--no-progress", action="store_true")
     parser.add_argument("--format", choices=("json", "table"), default="table")
     return parser
+
+
+def _registry_of(model_name: str) -> dict:
+    """The explainer registry that applies to the model (pair explainers for a sentence-pair model)."""
+    from core.evaluation.pairs import is_pair_checkpoint
+
+    if is_pair_checkpoint(model_name):
+        from core.explain.pair_registry import PAIR_EXPLAINERS
+
+        return PAIR_EXPLAINERS
+    from core.explain.registry import EXPLAINERS
+
+    return EXPLAINERS
 
 
 def _user_data(csv_path: str | None):
@@ -105,7 +120,9 @@ def main(argv: Sequence[str] | None = None) -> int:
 
     args = build_parser().parse_args(argv)
     explainers, metrics = check_arguments(args.explainers.split(","), args.metrics.split(","), args.n)
-    records = evaluate(args.model, explainers=explainers, metrics=metrics, n=args.n, seed=args.seed,
+    params = parse_params(args.param)
+    check_params(params, explainers, _registry_of(args.model))
+    records = evaluate(args.model, explainers=explainers, metrics=metrics, n=args.n, seed=args.seed, params=params,
                        device=args.device, progress=not args.no_progress, operation=args.operation,
                        aopc_k=args.aopc_k, data=_user_data(args.csv), ranking=args.ranking, unit=args.unit,
                        evaluator=args.evaluator)

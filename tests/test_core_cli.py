@@ -38,3 +38,31 @@ def test_python_dash_m_core_is_the_entry_point():
     done = subprocess.run([sys.executable, "-m", "core", "models", "list"], cwd=REPO, capture_output=True,
                           text=True, timeout=120)
     assert done.returncode == 0 and "cnn-vmask-movie-snippets" in done.stdout
+
+
+def test_param_reads_explainer_parameters_and_refuses_bad_ones(capsys):
+    from core.cli_common import parse_params, run_cli
+    from core.explain.__main__ import main as explain_main
+
+    assert parse_params(["lime.n_samples=200", "marginal.sigma=1e-4", "x.name=text"]) == {
+        "lime": {"n_samples": 200}, "marginal": {"sigma": 1e-4}, "x": {"name": "text"}}
+    base = ["--model", "cnn-vmask-movie-snippets", "--text", "a fine film", "--format", "json"]
+    assert run_cli(explain_main, base + ["--methods", "lime", "--param", "lime.n_samples=40"]) == 0
+    assert json.loads(capsys.readouterr().out)[0]["params"]["n_samples"] == 40
+    for bad, message in ((["--methods", "zero", "--param", "lime.n_samples=40"], "not among the methods"),
+                         (["--methods", "lime", "--param", "lime.samples=40"], "lime takes"),
+                         (["--methods", "lime", "--param", "n_samples=40"], "not of the form")):
+        assert run_cli(explain_main, base + bad) == 2
+        assert message in capsys.readouterr().err
+
+
+def test_evaluate_param_enters_the_store_key(masklens_home, capsys):
+    from core.cli_common import run_cli
+    from core.evaluate import main as evaluate_main
+
+    base = ["--model", "cnn-vmask-movie-snippets", "--explainers", "lime", "--metrics", "aopc", "--n", "3",
+            "--no-progress", "--format", "json"]
+    assert run_cli(evaluate_main, base + ["--param", "lime.n_samples=30"]) == 0
+    assert json.loads(capsys.readouterr().out)[0]["params"] == {"seed": 0, "n_samples": 30}
+    assert run_cli(evaluate_main, base + ["--param", "lime.bogus=1"]) == 2
+    assert "lime takes" in capsys.readouterr().err

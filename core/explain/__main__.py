@@ -13,7 +13,7 @@ import json
 import sys
 from typing import Sequence
 
-from core.cli_common import run_cli
+from core.cli_common import check_params, parse_params, run_cli
 from core.data.text import split_words
 from core.explain.base import ExplainError
 from core.models import load_model
@@ -100,9 +100,12 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--n-samples", type=int, help="lime: samples (default 500; at least 10 and more than the "
                         "text has words); shapley: permutations (default 25; at least 1)")
     parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--param", action="append", metavar="EXPLAINER.NAME=VALUE",
+                        help="any explainer parameter, e.g. lime.n_samples=200 or marginal.top_n=50 (repeatable)")
     parser.add_argument("--device", default="auto")
     parser.add_argument("--format", choices=("json", "table"), default="table")
     args = parser.parse_args(argv)
+    args.params = parse_params(args.param)
     model = load_model(args.model, device=args.device)
     if model.config.get("pair") or args.text_b is not None:
         return explain_pair_cli(model, args)
@@ -110,6 +113,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     params = {"seed": args.seed, "sigma": args.sigma}
     if args.n_samples is not None:  # 0 or a negative count is refused by the explainers, not dropped
         params["n_samples"] = args.n_samples
+    check_params(args.params, methods, EXPLAINERS)
+    params.update(args.params)
     likelihood = None
     if "marginal" in methods:
         from core.lm.mlm import load_likelihood
@@ -139,6 +144,9 @@ def explain_pair_cli(model, args) -> int:
     params: dict = {"seed": args.seed}
     if args.n_samples is not None:  # LIME samples / Shapley permutations only (GMASK's n_samples is per step)
         params.update({m: {"n_samples": args.n_samples} for m in ("lime", "shapley") if m in methods})
+    check_params(args.params, methods, PAIR_EXPLAINERS)
+    for method, values in args.params.items():
+        params[method] = {**params.get(method, {}), **values}
     run = explain_pair(model, args.text, args.text_b, methods=methods,
                        target=resolve_target(args.target, model.label_names), **params)
     if args.format == "json":
