@@ -77,3 +77,14 @@ def test_the_cycle_finder_finds_a_hand_made_cycle():
 
 def test_core_has_no_import_cycles():
     assert cycles(import_graph(core_modules())) == []
+
+
+def test_no_private_name_is_imported_across_modules():
+    """A ``_name`` is a module's own; one another module needs belongs in a shared, public place."""
+    crossings = []
+    for path in [*(REPO / "core").rglob("*.py"), *(REPO / "views").rglob("*.py")]:
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+            if isinstance(node, ast.ImportFrom) and (node.module or "").startswith(("core", "views")):
+                crossings += [f"{path.relative_to(REPO)}: {node.module}.{alias.name}" for alias in node.names
+                              if alias.name.startswith("_") and not alias.name.startswith("__")]
+    assert crossings == []

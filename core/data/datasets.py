@@ -29,6 +29,9 @@ from pathlib import Path
 from typing import BinaryIO, Iterable, Sequence
 
 from core import paths
+from core.data.csv_input import (MIN_ROWS, MISSING_LABELS, SPLIT_NAMES, DatasetError,  # noqa: F401
+                                 check_classes, check_settings, check_split_column, decode,
+                                 default_name, describe_source, parse_csv, read_source, select_columns)
 from core.data.text import clean_text, split_words
 
 __all__ = [
@@ -41,17 +44,8 @@ __all__ = [
     "load_user_csv",
 ]
 
-SPLIT_NAMES = ("train", "dev", "test")
 MANIFEST_NAME = "manifest.json"
-MIN_ROWS = 10
 _MAX_LEN_RANGE = (10, 256)
-# Spellings spreadsheets and pandas write for an absent value (compared case-insensitively
-# after stripping); a label like this is almost always a missing label, not a class.
-MISSING_LABELS = frozenset({"nan", "null", "none", "na", "n/a", "<na>"})
-
-
-class DatasetError(ValueError):
-    """Bad dataset input; the message says what is wrong and where."""
 
 
 @dataclass(frozen=True)
@@ -396,199 +390,28 @@ def load_user_csv(source: str | os.PathLike | BinaryIO, *, name: str | None = No
             a single class, fewer than 10 usable rows, a class with fewer
             than 2 examples, bad split values or bad settings.
     """
-    where = _describe_source(source)
-    _check_settings(dev_fraction, test_fraction, max_len, min_freq)
-    header, records = _parse_csv(_decode(_read_source(source, where), where), where)
-    texts, labels, splits = _select_columns(header, records, text_column, label_column, where)
+    where = describe_source(source)
+    check_settings(dev_fraction, test_fraction, max_len, min_freq)
+    header, records = parse_csv(decode(read_source(source, where), where), where)
+    texts, labels, splits = select_columns(header, records, text_column, label_column, where)
     row_ids = [str(i + 1) for i in range(len(texts))]
     keep = [i for i, t in enumerate(texts) if split_words(t)]
     if not keep:
         raise DatasetError(f"{where}: no row of column {text_column!r} contains any words")
     keep = [keep[i] for i in deduplicate([texts[i] for i in keep], [labels[i] for i in keep])]
     texts, labels, row_ids = [texts[i] for i in keep], [labels[i] for i in keep], [row_ids[i] for i in keep]
-    _check_classes(labels, where)
+    check_classes(labels, where)
     if splits is None:
         splits = stratified_split([clean_text(t) for t in texts], labels, seed, dev_fraction, test_fraction)
     else:
-        splits = _check_split_column([splits[i] for i in keep], where)
+        splits = check_split_column([splits[i] for i in keep], where)
     label_names = sorted(set(labels))
     parts = _rows_to_splits(row_ids, texts, labels, splits, label_names)
     if max_len is None:
         max_len = _default_max_len(texts)
-    dataset_name = name or _default_name(source)
+    dataset_name = name or default_name(source)
     description = f"User CSV {where}: {len(texts)} texts, {len(label_names)} classes"
     return _make_splits(dataset_name, label_names, parts, max_len, min_freq, description)
-
-
-def _describe_source(source) -> str:
-    if isinstance(source, (str, os.PathLike)):
-        return f"file {os.fspath(source)}"
-    return f"upload {getattr(source, 'name', None) or '(unnamed)'}"
-
-
-def _default_name(source) -> str:
-    if isinstance(source, (str, os.PathLike)):
-        return Path(os.fspath(source)).stem
-    upload_name = getattr(source, "name", None)
-    return Path(upload_name).stem if isinstance(upload_name, str) and upload_name else "uploaded"
-
-
-def _check_settings(dev_fraction: float, test_fraction: float, max_len: int | None, min_freq: int) -> None:
-    for what, value in (("dev_fraction", dev_fraction), ("test_fraction", test_fraction)):
-        if not 0 < value < 1:
-            raise DatasetError(f"{what} must be between 0 and 1 (exclusive), got {value!r}")
-    if dev_fraction + test_fraction >= 1:
-        raise DatasetError(f"dev_fraction + test_fraction must be below 1, got {dev_fraction + test_fraction}")
-    if max_len is not None and (isinstance(max_len, bool) or not isinstance(max_len, int) or max_len < 1):
-        raise DatasetError(f"max_len must be a positive integer or None, got {max_len!r}")
-    if isinstance(min_freq, bool) or not isinstance(min_freq, int) or min_freq < 1:
-        raise DatasetError(f"min_freq must be a positive integer, got {min_freq!r}")
-
-
-def _read_source(source, where: str) -> bytes:
-    if isinstance(source, (str, os.PathLike)):
-        path = Path(os.fspath(source))
-        if not path.is_file():
-            raise DatasetError(f"{where} does not exist (or is not a file)")
-        data = path.read_bytes()
-    elif hasattr(source, "read"):
-        if hasattr(source, "seek"):
-            source.seek(0)
-        data = source.read()
-        if isinstance(data, str):
-            raise DatasetError(f"{where}: expected a binary file object, got text; open the file in 'rb' mode")
-    else:
-        raise DatasetError(f"expected a path or a binary file object, got {type(source).__name__}")
-    if not data:
-        raise DatasetError(f"{where} is empty (0 bytes)")
-    return bytes(data)
-
-
-def _decode(data: bytes, where: str) -> str:
-    try:
-        return data.decode("utf-8-sig")
-    except UnicodeDecodeError as exc:
-        line = data[:exc.start].count(b"\n") + 1
-        raise DatasetError(
-            f"{where} is not UTF-8 text: byte 0x{data[exc.start]:02x} at line {line} cannot be decoded; "
-            "save the CSV as UTF-8 (e.g. 'CSV UTF-8' in a spreadsheet) and try again"
-        ) from None
-
-
-def _parse_csv(text: str, where: str) -> tuple[list[str], list[list[str]]]:
-    if not text.strip():
-        raise DatasetError(f"{where} is empty (only whitespace)")
-    if "\x00" in text:
-        raise DatasetError(f"{where} is not a CSV text file (it contains NUL bytes)")
-    try:
-        rows = [row for row in csv.reader(io.StringIO(text, newline=""), strict=True) if any(c.strip() for c in row)]
-    except csv.Error as exc:
-        raise DatasetError(f"{where} cannot be parsed as CSV: {exc}") from None
-    header = [cell.strip() for cell in rows[0]]
-    _check_unique_header(header, where)
-    records = rows[1:]
-    if not records:
-        raise DatasetError(f"{where} has a header ({', '.join(header)}) but no data rows")
-    for number, row in enumerate(records, start=2):
-        if len(row) != len(header):
-            raise DatasetError(
-                f"{where} cannot be parsed as CSV: row {number} has {len(row)} fields but the header has "
-                f"{len(header)} (quote texts that contain commas)"
-            )
-    return header, records
-
-
-def _check_unique_header(header: list[str], where: str) -> None:
-    """Refuse a header that names a column twice (a lookup would silently use the first)."""
-    positions: dict[str, list[int]] = {}
-    for number, name in enumerate(header, start=1):
-        if name:  # unnamed columns (e.g. trailing commas) are never looked up
-            positions.setdefault(name, []).append(number)
-    duplicated = {name: numbers for name, numbers in positions.items() if len(numbers) > 1}
-    if duplicated:
-        listed = "; ".join(f"{name!r} (columns {', '.join(map(str, numbers))})"
-                           for name, numbers in duplicated.items())
-        raise DatasetError(f"{where}: the header names a column more than once: {listed}; "
-                           "rename or remove the extra column(s) so that it is clear which one to read")
-
-
-def _check_labels(labels: Sequence[str], column: str, where: str) -> None:
-    """Refuse blank labels and missing-value spellings (``NaN``, ``null``, ``None``, ``NA``, ``n/a``, ``<NA>``).
-
-    Args:
-        labels: one stripped label per data row, in file order (row 2 is the first
-            data row, counting the header as row 1).
-        column: the label column's name, for the message.
-        where: the source description, for the message.
-
-    Raises:
-        DatasetError: saying how many rows are affected, the first row number and its value.
-    """
-    blank = [i + 2 for i, label in enumerate(labels) if not label]
-    if blank:
-        raise DatasetError(
-            f"{where}: {_rows_have(len(blank))} an empty {column!r} "
-            f"(first at row {blank[0]}, counting the header as row 1)"
-        )
-    missing = [i for i, label in enumerate(labels) if label.lower() in MISSING_LABELS]
-    if missing:
-        first = missing[0]
-        raise DatasetError(
-            f"{where}: {_rows_have(len(missing))} a missing {column!r} (first at row {first + 2}, counting the "
-            f"header as row 1: {labels[first]!r}); fill in the labels or remove those rows "
-            "(NaN, null, None, NA, n/a and <NA>, in any case, are read as missing values, not as a class)"
-        )
-
-
-def _rows_have(n: int) -> str:
-    return "1 row has" if n == 1 else f"{n} rows have"
-
-
-def _select_columns(header: list[str], records: list[list[str]], text_column: str, label_column: str,
-                    where: str) -> tuple[list[str], list[str], list[str] | None]:
-    for column in (text_column, label_column):
-        if column not in header:
-            raise DatasetError(
-                f"{where} has no column {column!r}; columns found: {', '.join(map(repr, header))}"
-            )
-    t, l = header.index(text_column), header.index(label_column)
-    texts = [row[t].strip() for row in records]
-    labels = [row[l].strip() for row in records]
-    _check_labels(labels, label_column, where)
-    splits = None
-    if "split" in header and "split" not in (text_column, label_column):
-        s = header.index("split")
-        splits = [row[s].strip().lower() for row in records]
-    return texts, labels, splits
-
-
-def _check_classes(labels: list[str], where: str) -> None:
-    counts = Counter(labels)
-    if len(counts) < 2:
-        raise DatasetError(
-            f"{where} has only one class ({next(iter(counts))!r}); a classifier needs at least 2 labels"
-        )
-    if len(labels) < MIN_ROWS:
-        raise DatasetError(
-            f"{where} has too few rows: {len(labels)} usable after dropping empty texts and duplicates; "
-            f"need at least {MIN_ROWS}"
-        )
-    small = sorted(label for label, n in counts.items() if n < 2)
-    if small:
-        raise DatasetError(
-            f"{where}: class(es) {', '.join(map(repr, small))} have fewer than 2 examples; "
-            "each class needs at least 2 to be split into train and test"
-        )
-
-
-def _check_split_column(splits: list[str], where: str) -> list[str]:
-    bad = sorted(set(splits) - set(SPLIT_NAMES))
-    if bad:
-        raise DatasetError(f"{where}: column 'split' has values {bad}; allowed: {', '.join(SPLIT_NAMES)}")
-    missing = [s for s in SPLIT_NAMES if s not in splits]
-    if missing:
-        raise DatasetError(f"{where}: column 'split' has no {', '.join(missing)} rows")
-    return splits
 
 
 def _default_max_len(texts: Sequence[str]) -> int:

@@ -28,10 +28,9 @@ from dataclasses import dataclass
 from functools import lru_cache
 from typing import BinaryIO, Sequence
 
-from core.data.datasets import (SPLIT_NAMES, DatasetError, _check_classes, _check_labels, _check_settings,
-                                _check_split_column,
-                                _decode, _default_name, _describe_source, _parse_csv, _read_source, load_dataset,
-                                stratified_split)
+from core.data.csv_input import (SPLIT_NAMES, DatasetError, check_classes, check_labels, check_settings,
+                                 check_split_column, decode, default_name, describe_source, parse_csv, read_source)
+from core.data.datasets import load_dataset, stratified_split
 from core.data.text import clean_text, split_words
 
 TREC_PAIRS = "trec6-answer-type-pairs"
@@ -152,15 +151,15 @@ def load_pair_csv(source: str | os.PathLike | BinaryIO, *, name: str | None = No
         DatasetError: missing/empty/non-UTF-8 file, missing column, blank labels, a single
             class, fewer than 10 usable rows, bad split values.
     """
-    where = _describe_source(source)
-    _check_settings(dev_fraction, test_fraction, None, 1)
-    header, records = _parse_csv(_decode(_read_source(source, where), where), where)
+    where = describe_source(source)
+    check_settings(dev_fraction, test_fraction, None, 1)
+    header, records = parse_csv(decode(read_source(source, where), where), where)
     for column in ("text_a", "text_b", "label"):
         if column not in header:
             raise DatasetError(f"{where} has no column {column!r}; a pair CSV needs text_a, text_b and label "
                                f"(columns found: {', '.join(map(repr, header))})")
     col = {c: header.index(c) for c in header}
-    _check_labels([record[col["label"]].strip() for record in records], "label", where)  # NaN is no class
+    check_labels([record[col["label"]].strip() for record in records], "label", where)  # NaN is no class
     rows, seen = [], set()
     for number, record in enumerate(records, start=2):
         text_a, text_b, label = (record[col[c]].strip() for c in ("text_a", "text_b", "label"))
@@ -175,9 +174,9 @@ def load_pair_csv(source: str | os.PathLike | BinaryIO, *, name: str | None = No
     if not rows:
         raise DatasetError(f"{where}: no row has words in both text_a and text_b")
     labels = [r[3] for r in rows]
-    _check_classes(labels, where)
+    check_classes(labels, where)
     if "split" in col:
-        split_of = _check_split_column([r[4] for r in rows], where)
+        split_of = check_split_column([r[4] for r in rows], where)
     else:
         split_of = stratified_split([f"{r[1]}\t{r[2]}" for r in rows], labels, seed, dev_fraction, test_fraction)
     label_names = tuple(sorted(set(labels)))
@@ -186,6 +185,6 @@ def load_pair_csv(source: str | os.PathLike | BinaryIO, *, name: str | None = No
         members = [r for r, s in zip(rows, split_of) if s == split_name]
         parts.append(PairSplit(tuple(r[1] for r in members), tuple(r[2] for r in members),
                                tuple(label_names.index(r[3]) for r in members), tuple(r[0] for r in members)))
-    dataset_name = name or _default_name(source)  # the file's or the upload's stem
+    dataset_name = name or default_name(source)  # the file's or the upload's stem
     return PairDataset(dataset_name, label_names, *parts, f"User pair CSV {where}: {len(rows)} pairs",
                        _fingerprint(dataset_name, label_names, parts))
