@@ -65,10 +65,13 @@ def run_report(settings: ReportSettings = ReportSettings(), store=None, device: 
     """Measure the comparisons and return the report (see :func:`write_report` for the files).
 
     Returns:
-        ``{"settings", "environment", "rows": [...]}``; each row holds the comparison, both sides'
-        per-seed means with their mean and standard deviation over seeds, the paired difference
-        with its 95% interval (across seeds and examples, and within each seed), the verdict,
-        the example count and seconds.
+        ``{"settings", "environment", "rows": [...], "masks"}``; each row holds the comparison, both
+        sides' per-seed means with their mean and standard deviation over seeds, the paired
+        difference with its 95% interval (across seeds and examples, and within each seed), the
+        verdict, the example count and seconds; ``masks`` is :func:`~core.reproduction.masks.mask_summary`
+        for a full run (None for ``--quick`` or ``--only``). An example an explainer could not explain
+        on one side must be unexplainable on the other too (else the sides' examples differ and the
+        row raises ValueError); the shipped data has none.
     """
     from core.evaluation.store import EvaluationStore
 

@@ -225,6 +225,18 @@ def _describe(err: BaseException) -> str:
     return f"{type(err).__name__}: {err}" if str(err) else type(err).__name__
 
 
+def _last_message(conn) -> tuple | None:
+    """The child's final result or error still in the pipe after it closed its end (None when there is none)."""
+    try:
+        while conn.poll(1.0):
+            message = conn.recv()
+            if message[0] != "event":
+                return message
+    except (EOFError, OSError):
+        pass
+    return None
+
+
 def _exit_message(exitcode: int | None) -> str:
     """Why a child that sent no result ended, e.g. ``exit code -9 (killed by SIGKILL)``."""
     if exitcode is not None and exitcode < 0:
@@ -370,7 +382,11 @@ class TrainingRun:
                 message = conn.recv()
                 if message[0] != "event":
                     return message
-                conn.send(self._on_event(TrainEvent(**message[1])))
+                go_on = self._on_event(TrainEvent(**message[1]))
+                try:
+                    conn.send(go_on)
+                except OSError:  # the child ended (e.g. interrupted) before our answer: its last word may wait
+                    return _last_message(conn)
         except (EOFError, OSError):  # the child died: _finish reports its exit code
             return None
 
