@@ -110,7 +110,8 @@ def read_config(directory: str | Path) -> dict[str, Any]:
     return config
 
 
-def _is_number(value: Any) -> bool:
+def is_number(value: Any) -> bool:
+    """True for an int or float that is not a bool (JSON numbers read back)."""
     return isinstance(value, (int, float)) and not isinstance(value, bool)
 
 
@@ -126,7 +127,7 @@ _FIELD_CHECKS: dict[str, tuple[Callable[[Any], bool], str]] = {
                     "an object with a string 'kind'"),
     "weights_sha256": (lambda v: isinstance(v, str) and len(v) == 64, "a sha256 hex string"),
     "pair": (lambda v: isinstance(v, bool), "true or false"),
-    "metrics": (lambda v: isinstance(v, dict) and all(v.get(k) is None or _is_number(v[k])
+    "metrics": (lambda v: isinstance(v, dict) and all(v.get(k) is None or is_number(v[k])
                                                       for k in ("test_accuracy", "dev_accuracy", "best_epoch")),
                 "an object whose accuracies and best_epoch are numbers"),
     "frozen_fingerprints": (lambda v: isinstance(v, dict) and all(isinstance(x, str) for x in v.values()),

@@ -53,12 +53,12 @@ def explain_each(record: dict, text: str, methods: list[str], target: int | None
 
     shared = {k: v for k, v in params.items() if k != "likelihood"}
     routed = route_params(methods, shared)
+    stamp = checkpoint_stamp(record["path"])
     rows, skipped = [], {}
     for method in methods:
         own = {**routed[method], **({"likelihood": params["likelihood"]} if method == "marginal" else {})}
         method_rows, method_skipped = cached_explain(record["name"], record["path"], text, method, target,
-                                                     json.dumps(own, sort_keys=True),
-                                                     checkpoint_stamp(record["path"]))
+                                                     json.dumps(own, sort_keys=True), stamp)
         rows += method_rows
         skipped.update(method_skipped)
     return rows, skipped

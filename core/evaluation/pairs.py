@@ -39,6 +39,36 @@ def is_pair_checkpoint(name_or_path: str | Path) -> bool:
         return False
 
 
+def pair_explainer_params(name: str, seed: int, overrides: dict[str, Any] | None = None) -> dict[str, Any]:
+    """The JSON-ready parameters that identify a pair explainer's results (the store key): the seed for a
+    stochastic explainer, then ``overrides``."""
+    from core.explain.pair_registry import PAIR_EXPLAINERS
+
+    return {**({} if PAIR_EXPLAINERS[name].deterministic else {"seed": int(seed)}), **(overrides or {})}
+
+
+def fill_pair_explanations(store: EvaluationStore, model: Any, name: str, key_params: dict[str, Any],
+                           ids: Sequence[str], pair_of: dict[str, tuple[str, str]],
+                           on_stored: Callable[[int], None] | None = None):
+    """Explain the pairs ``ids`` (``pair_of[id]`` = (text A, text B)) the store lacks for (model, pair
+    explainer ``name``, ``key_params``); returns (the explanations file, how many were explained now).
+
+    ``on_stored(count)`` is told of the stored ids at once and of each new one as it is done.
+    """
+    from core.explain.pair_registry import get_pair_explainer
+
+    file = store.explanations(model.config["weights_sha256"], name, key_params, model_name=model.name)
+    missing = [i for i in ids if not file.has(i)]
+    report = on_stored or (lambda count: None)
+    report(len(ids) - len(missing))
+    if not missing:
+        return file, 0
+    explainer = get_pair_explainer(name, model, **key_params)
+    explained = file.fill(missing, lambda i: explainer.explain(*pair_of[i]).to_dict(), FLUSH_EVERY,
+                          on_each=lambda: report(1))
+    return file, explained
+
+
 def evaluate_pairs(model_name: str, explainers: Sequence[str] = PAIR_DEFAULT_EXPLAINERS,
                    metrics: Sequence[str] = PAIR_METRICS, n: int = 500, seed: int = 0, device: str = "auto",
                    progress: bool = True, store: EvaluationStore | None = None,
@@ -74,7 +104,7 @@ def evaluate_pairs(model_name: str, explainers: Sequence[str] = PAIR_DEFAULT_EXP
 
     from core.data.pairs import load_pair_dataset
     from core.data.tokenizers import UNK
-    from core.explain.pair_registry import PAIR_EXPLAINERS, get_pair_explainer
+    from core.explain.pair_registry import PAIR_EXPLAINERS
     from core.metrics import ranking_of
     from core.metrics.pairs import check_pair_operation, metric_operation, pair_examples, pair_scorer
     from core.models import load_model
@@ -109,21 +139,16 @@ def evaluate_pairs(model_name: str, explainers: Sequence[str] = PAIR_DEFAULT_EXP
 
     for name in names:
         reason = None if name in PAIR_EXPLAINERS else f"{name} is not a sentence-pair explainer"
-        key_params = {} if reason or PAIR_EXPLAINERS[name].deterministic else {"seed": int(seed)}
-        key_params.update(params.get(name, {}))
+        key_params = {} if reason else pair_explainer_params(name, seed, params.get(name))
         record = empty_record(name, key_params, model.name, reason)
         records.append(record)
         if reason:
             continue
         started = time.perf_counter()
-        file = store.explanations(fingerprint, name, key_params, model_name=model.name)
-        missing = [i for i in ids if not file.has(i)]
-        advance(len(ids) - len(missing), name)
-        if missing:
-            explainer = get_pair_explainer(name, model, **key_params)
-            with tqdm(total=len(missing), disable=not progress, desc=name, unit="pair") as bar:
-                record["explained"] = file.fill(missing, lambda i: explainer.explain(*pair_of[i]).to_dict(),
-                                                FLUSH_EVERY, on_each=lambda: (bar.update(1), advance(1, name)))
+        with tqdm(total=len(ids), disable=not progress, desc=name, unit="pair") as bar:
+            file, record["explained"] = fill_pair_explanations(
+                store, model, name, key_params, ids, pair_of,
+                on_stored=lambda count, stage=name: (bar.update(count), advance(count, stage)))
         record["timing"]["explain"] = time.perf_counter() - started
         used = [i for i in ids if file.get(i) is not None]
         record["errors"] = {i: file.error(i) for i in ids if file.error(i) is not None}

@@ -47,6 +47,7 @@ import warnings
 from pathlib import Path
 from typing import Any, Callable, Sequence
 
+from core.checkpoints import is_number
 from core.explain.base import ExplainError
 from core.faults import fault_point
 from core.fileio import atomic_write_json, file_lock, remove_stale_temp_files
@@ -107,12 +108,8 @@ def read_or_quarantine(path: Path, expected_format: str,
     return data
 
 
-def _is_number(value: Any) -> bool:
-    return isinstance(value, (int, float)) and not isinstance(value, bool)
-
-
 def _numbers(value: Any) -> bool:
-    return isinstance(value, list) and all(_is_number(v) for v in value)
+    return isinstance(value, list) and all(is_number(v) for v in value)
 
 
 def _valid_explanation(entry: Any) -> bool:
@@ -153,10 +150,10 @@ def _metric_result_problem(metric: str, result: Any) -> str | None:
     if not isinstance(result, dict):
         return "the result is not an object"
     if metric == "posthoc":
-        ok = all(k.isdigit() and _is_number(v) for k, v in result.items())
+        ok = all(k.isdigit() and is_number(v) for k, v in result.items())
     else:
         k_max = result.get("k_max", 1)
-        ok = ((metric not in _METRIC_VALUE or _is_number(result.get(_METRIC_VALUE[metric])))
+        ok = ((metric not in _METRIC_VALUE or is_number(result.get(_METRIC_VALUE[metric])))
               and all(_numbers(result[f]) for f in _METRIC_CURVES if f in result)
               and isinstance(k_max, int) and not isinstance(k_max, bool))
     return None if ok else f"malformed {metric} result"

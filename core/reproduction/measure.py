@@ -196,18 +196,12 @@ class Context:
 
     def pair_examples(self, model, explainer: str, ids: Sequence[str], pair_of: dict, ranking: str):
         """Kept ids and (tagged words, ranking) of each pair's stored (or new) explanation."""
-        from core.evaluation.runner import FLUSH_EVERY
-        from core.explain.pair_registry import PAIR_EXPLAINERS, get_pair_explainer
+        from core.evaluation.pairs import fill_pair_explanations, pair_explainer_params
         from core.metrics import ranking_of
         from core.metrics.pairs import pair_examples
 
-        params = {} if PAIR_EXPLAINERS[explainer].deterministic else {"seed": int(self.seed)}
-        params.update(self.explainer_params.get(explainer, {}))
-        file = self.store.explanations(model.config["weights_sha256"], explainer, params, model_name=model.name)
-        missing = [i for i in ids if not file.has(i)]
-        if missing:
-            pair_explainer = get_pair_explainer(explainer, model, **params)
-            file.fill(missing, lambda i: pair_explainer.explain(*pair_of[i]).to_dict(), FLUSH_EVERY)
+        params = pair_explainer_params(explainer, self.seed, self.explainer_params.get(explainer))
+        file, _ = fill_pair_explanations(self.store, model, explainer, params, ids, pair_of)
         kept = [i for i in ids if file.get(i) is not None]
         tagged = pair_examples([file.get(i) for i in kept])
         return kept, [(words, ranking_of(file.get(i)["scores"], ranking)) for i, (words, _) in zip(kept, tagged)]
