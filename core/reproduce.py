@@ -52,15 +52,25 @@ def main(argv: Sequence[str] | None = None) -> int:
     if args.n is not None:
         settings = replace(settings, n=_positive(args.n, "--n"))
     if args.replicates is not None:
-        settings = replace(settings, replicates=_positive(args.replicates, "--replicates"))
-    if args.seeds:
-        settings = replace(settings, seeds=tuple(int(s) for s in args.seeds.split(",") if s.strip()))
+        if args.replicates < 10:  # the bootstrap's own floor, checked before any measurement runs
+            raise ValueError(f"--replicates must be at least 10, got {args.replicates}")
+        settings = replace(settings, replicates=args.replicates)
+    if args.seeds is not None:
+        settings = replace(settings, seeds=_seeds(args.seeds))
     report = run_report(settings, device=args.device, on_progress=lambda message: print(f"... {message}",
                                                                                           file=sys.stderr, flush=True))
     json_path, md_path = write_report(report, args.out or REPORT_DIR)
     print(markdown(report))
     print(f"wrote {json_path} and {md_path}", file=sys.stderr)
     return 0
+
+
+def _seeds(text: str) -> tuple[int, ...]:
+    """``--seeds 0,1,2`` as (0, 1, 2); ValueError naming the option for anything else."""
+    parts = [part.strip() for part in text.split(",") if part.strip()]
+    if not parts or not all(part.isdigit() for part in parts):
+        raise ValueError(f"--seeds must be comma-separated non-negative integers such as 0,1,2, got {text!r}")
+    return tuple(int(part) for part in parts)
 
 
 def _positive(value: int, option: str) -> int:

@@ -79,4 +79,9 @@ def test_quick_report_runs_end_to_end(masklens_home, tmp_path, capsys):
         assert interval["low"] <= interval["difference"] <= interval["high"] or np.isnan(interval["difference"])
         assert row["verdict"] in VERDICTS and f"**{row['verdict']}**" in markdown
     assert report["environment"]["data_fingerprints"]["trec6"]
-    assert run_cli(main, ["--only", "no-such-row"]) == 2
+    for bad, message in ((["--only", "no-such-row"], "unknown comparison id"), (["--only", ","], "unknown comparison"),
+                         (["--seeds", "a,b"], "--seeds must be"), (["--seeds", ""], "--seeds must be"),
+                         (["--n", "0"], "--n must be at least 1"), (["--replicates", "9"], "--replicates must be at least 10")):
+        capsys.readouterr()
+        assert run_cli(main, ["--quick", "--out", str(tmp_path / "bad"), *bad]) == 2
+        assert message in capsys.readouterr().err
