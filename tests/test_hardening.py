@@ -338,3 +338,14 @@ def test_hf_pair_models_in_same_named_folders_get_different_fingerprints(tmp_pat
     assert fingerprints[0] != fingerprints[1] and all(len(f) == 64 for f in fingerprints)
     again = load_model(f"hf-pair:{tmp_path / 'run0' / 'model'}", device="cpu").config["weights_sha256"]
     assert again == fingerprints[0]
+
+
+def test_only_user_data_is_copied_into_the_checkpoint(masklens_home):
+    from core.data.datasets import load_dataset
+    from core.training import TrainSettings, train
+
+    bundled = train(TrainSettings(dataset="trec6", epochs=1, max_train=60, name="bundled-run"),
+                    data=load_dataset("trec6"), progress=False)
+    assert not (bundled.path / "test_split.json").exists()  # the bundled test split is found by fingerprint
+    own = train(TrainSettings(epochs=1, name="own-run"), data=toy_dataset(n_train=40, n_eval=10), progress=False)
+    assert (own.path / "test_split.json").is_file()

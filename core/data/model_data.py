@@ -28,6 +28,11 @@ def test_split_file(data: DatasetSplits) -> bytes:
     return json.dumps(record, ensure_ascii=False).encode("utf-8")
 
 
+def is_bundled(data: DatasetSplits) -> bool:
+    """True when ``data`` is a bundled dataset as shipped (its name and fingerprint match)."""
+    return data.name in list_datasets() and load_dataset(data.name).fingerprint == data.fingerprint
+
+
 def _bundled_matches(config: dict[str, Any]) -> DatasetSplits | None:
     """The bundled dataset of the config's name when it is the data the model was trained on."""
     name, fingerprint = config.get("dataset", ""), config.get("data_fingerprint")

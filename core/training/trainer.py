@@ -23,7 +23,7 @@ import torch.nn.functional as F
 from tqdm.auto import tqdm
 
 from core.data.datasets import DatasetSplits, load_dataset
-from core.data.model_data import TEST_SPLIT_FILE, test_split_file
+from core.data.model_data import TEST_SPLIT_FILE, is_bundled, test_split_file
 from core.data.text import split_words
 from core.data.tokenizers import EncodedBatch, Vocab
 from core.device import pick_device
@@ -323,7 +323,7 @@ def train(settings: TrainSettings, data: DatasetSplits | None = None,
     Raises:
         ValueError: bad settings, or a name the rule of :func:`core.registry.new_model_directory` refuses.
     """
-    own_data = data is not None
+    own_data = data is not None and not is_bundled(data)  # the Train page passes bundled data too
     if data is not None:
         settings = replace(settings, dataset=data.name)
     settings = settings.resolved()
