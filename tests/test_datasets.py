@@ -17,6 +17,7 @@ from pathlib import Path
 import pytest
 
 from core import paths
+from core.data import bundled
 from core.data import datasets as D
 from core.data.datasets import DatasetError, load_dataset, load_user_csv
 from core.data.text import clean_text
@@ -142,7 +143,7 @@ def test_sentence_splitter_respects_abbreviations():
 
 def test_fingerprint_is_stable_and_changes_for_a_subset():
     first = load_dataset("trec6")
-    D._load_bundled.cache_clear()
+    bundled._load_bundled.cache_clear()
     second = load_dataset("trec6")
     assert first is not second
     assert first.fingerprint == second.fingerprint

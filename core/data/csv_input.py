@@ -1,8 +1,9 @@
 """Reading and checking a user's CSV: the rules shared by single-text datasets and sentence-pair tasks.
 
-:func:`core.data.datasets.load_user_csv` (text,label) and :func:`core.data.pairs.load_pair_csv`
-(text_a,text_b,label) both read their files through these functions, so a CSV is decoded,
-parsed and checked the same way whichever loader reads it.
+:func:`core.data.user_csv.load_user_csv` (text,label; re-exported by :mod:`core.data.datasets`)
+and :func:`core.data.pairs.load_pair_csv` (text_a,text_b,label) both read their files through
+these functions, so a CSV is decoded, parsed and checked the same way whichever loader reads it.
+Every check raises :class:`DatasetError` with a message naming the source (``where``).
 """
 
 from __future__ import annotations
@@ -26,12 +27,14 @@ class DatasetError(ValueError):
 
 
 def describe_source(source) -> str:
+    """``"file <path>"`` for a path, ``"upload <name>"`` for a file object: the ``where`` of every message."""
     if isinstance(source, (str, os.PathLike)):
         return f"file {os.fspath(source)}"
     return f"upload {getattr(source, 'name', None) or '(unnamed)'}"
 
 
 def default_name(source) -> str:
+    """A dataset name for ``source``: the path's or the upload's file stem, else ``"uploaded"``."""
     if isinstance(source, (str, os.PathLike)):
         return Path(os.fspath(source)).stem
     upload_name = getattr(source, "name", None)
@@ -39,6 +42,16 @@ def default_name(source) -> str:
 
 
 def check_settings(dev_fraction: float, test_fraction: float, max_len: int | None, min_freq: int) -> None:
+    """Refuse bad split settings.
+
+    Args:
+        dev_fraction, test_fraction: fractions of the rows, each strictly between 0 and 1, summing below 1.
+        max_len: words per text, a positive integer or ``None``.
+        min_freq: a positive integer (training count).
+
+    Raises:
+        DatasetError: naming the bad setting and its value.
+    """
     for what, value in (("dev_fraction", dev_fraction), ("test_fraction", test_fraction)):
         if not 0 < value < 1:
             raise DatasetError(f"{what} must be between 0 and 1 (exclusive), got {value!r}")
@@ -51,6 +64,11 @@ def check_settings(dev_fraction: float, test_fraction: float, max_len: int | Non
 
 
 def read_source(source, where: str) -> bytes:
+    """The raw bytes of a path or a binary file object (rewound first when it can seek).
+
+    Raises:
+        DatasetError: missing path, a text-mode file object, another type, or 0 bytes.
+    """
     if isinstance(source, (str, os.PathLike)):
         path = Path(os.fspath(source))
         if not path.is_file():
@@ -70,6 +88,11 @@ def read_source(source, where: str) -> bytes:
 
 
 def decode(data: bytes, where: str) -> str:
+    """``data`` decoded as UTF-8 (a leading BOM is dropped).
+
+    Raises:
+        DatasetError: not UTF-8; the message gives the first bad byte and its line number.
+    """
     try:
         return data.decode("utf-8-sig")
     except UnicodeDecodeError as exc:
@@ -81,6 +104,16 @@ def decode(data: bytes, where: str) -> str:
 
 
 def parse_csv(text: str, where: str) -> tuple[list[str], list[list[str]]]:
+    """Parse CSV text into a header and data rows; blank lines are skipped.
+
+    Returns:
+        ``(header, records)``: the ``c`` stripped column names and the data rows, each a list of
+        ``c`` unstripped cells, in file order.
+
+    Raises:
+        DatasetError: blank text, NUL bytes, malformed CSV, a duplicated column name, no data rows,
+            or a row whose field count differs from the header's.
+    """
     if not text.strip():
         raise DatasetError(f"{where} is empty (only whitespace)")
     if "\x00" in text:
@@ -146,11 +179,27 @@ def check_labels(labels: Sequence[str], column: str, where: str) -> None:
 
 
 def rows_have(n: int) -> str:
+    """``"1 row has"`` or ``"<n> rows have"``, for messages."""
     return "1 row has" if n == 1 else f"{n} rows have"
 
 
 def select_columns(header: list[str], records: list[list[str]], text_column: str, label_column: str,
                     where: str) -> tuple[list[str], list[str], list[str] | None]:
+    """The text, label and (if the header has one) ``split`` columns of the records, stripped.
+
+    Args:
+        header, records: as returned by :func:`parse_csv` (``n`` records).
+        text_column, label_column: the names of the columns to read.
+        where: the source description, for messages.
+
+    Returns:
+        ``(texts, labels, splits)``: ``n`` texts, ``n`` labels (checked by :func:`check_labels`)
+        and ``n`` lower-cased split names, or ``None`` without a ``split`` column (or when it is
+        the text or label column).
+
+    Raises:
+        DatasetError: a missing column, blank or missing-value labels.
+    """
     for column in (text_column, label_column):
         if column not in header:
             raise DatasetError(
@@ -168,6 +217,12 @@ def select_columns(header: list[str], records: list[list[str]], text_column: str
 
 
 def check_classes(labels: list[str], where: str) -> None:
+    """Refuse usable rows (one label each) with a single class, fewer than :data:`MIN_ROWS` rows,
+    or a class with fewer than 2 rows.
+
+    Raises:
+        DatasetError: saying which rule failed.
+    """
     counts = Counter(labels)
     if len(counts) < 2:
         raise DatasetError(
@@ -187,6 +242,14 @@ def check_classes(labels: list[str], where: str) -> None:
 
 
 def check_split_column(splits: list[str], where: str) -> list[str]:
+    """Check a ``split`` column (one value per row): only train/dev/test, and each of them present.
+
+    Returns:
+        ``splits`` unchanged.
+
+    Raises:
+        DatasetError: unknown values, or a split with no rows.
+    """
     bad = sorted(set(splits) - set(SPLIT_NAMES))
     if bad:
         raise DatasetError(f"{where}: column 'split' has values {bad}; allowed: {', '.join(SPLIT_NAMES)}")

@@ -1,7 +1,7 @@
 """The data a trained model belongs to: its own test split, never another dataset of the same name.
 
 A checkpoint records the fingerprint of the data it was trained on (``data_fingerprint``,
-see :class:`core.data.datasets.DatasetSplits`). A user CSV called ``movie-snippets.csv`` makes
+see :class:`core.data.splits.DatasetSplits`). A user CSV called ``movie-snippets.csv`` makes
 a dataset *named* like the bundled one, so looking data up by name alone would evaluate the
 model on the wrong test set. :func:`model_dataset` therefore checks the fingerprint, and a
 model trained on user data carries a copy of its test split (``test_split.json``, written by
@@ -14,7 +14,9 @@ import json
 from pathlib import Path
 from typing import Any
 
-from core.data.datasets import DatasetError, DatasetSplits, TextSplit, list_datasets, load_dataset
+from core.data.bundled import list_datasets, load_dataset
+from core.data.csv_input import DatasetError
+from core.data.splits import DatasetSplits, TextSplit
 
 TEST_SPLIT_FILE = "test_split.json"
 FORMAT = "masklens-test-split"

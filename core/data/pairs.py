@@ -30,7 +30,8 @@ from typing import BinaryIO, Sequence
 
 from core.data.csv_input import (SPLIT_NAMES, DatasetError, check_classes, check_labels, check_settings,
                                  check_split_column, decode, default_name, describe_source, parse_csv, read_source)
-from core.data.datasets import load_dataset, stratified_split
+from core.data.bundled import load_dataset
+from core.data.splits import stratified_split
 from core.data.text import clean_text, split_words
 
 TREC_PAIRS = "trec6-answer-type-pairs"
