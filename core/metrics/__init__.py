@@ -1,17 +1,18 @@
 """Evaluation metrics for explanations: faithfulness (AOPC, post-hoc accuracy, degradation,
 AUC_rep), word frequency vs importance, and agreement between methods.
 
-The metrics take a :data:`~core.metrics.faithfulness.Scorer` (word lists -> probabilities)
-rather than a model; :func:`~core.metrics.faithfulness.model_scorer` builds one for a
-:class:`~core.models.factory.LoadedModel`.
+The metrics take a :data:`~core.metrics.perturbation.Scorer` (word lists -> probabilities)
+rather than a model; :func:`~core.metrics.perturbation.model_scorer` builds one for a
+:class:`~core.models.factory.LoadedModel`. The perturbations (word deletions) are in
+:mod:`core.metrics.perturbation`, the metric arithmetic in :mod:`core.metrics.faithfulness`.
 """
 
 from core.metrics.agreement import agreement_matrix, kendall_tau, top_k, top_k_overlap
-from core.metrics.faithfulness import (OPERATIONS, RANKINGS, UNITS, AOPCResult, AUCRepResult, DegradationResult,
-                                       Scorer, ZeroedWord, aopc, auc_rep, degradation, degradation_curves,
-                                       delete_words, deletion_chain, deletion_chains, examples_from_explanations,
-                                       keep_words, model_scorer, perturb, posthoc_accuracy, posthoc_hits,
-                                       ranking_of, replace_words, unk_token_for)
+from core.metrics.faithfulness import (RANKINGS, UNITS, AOPCResult, AUCRepResult, DegradationResult, aopc, auc_rep,
+                                       degradation, degradation_curves, examples_from_explanations, posthoc_accuracy,
+                                       posthoc_hits, ranking_of)
+from core.metrics.perturbation import (OPERATIONS, Scorer, ZeroedWord, delete_words, deletion_chain, deletion_chains,
+                                       keep_words, model_scorer, perturb, replace_words, unk_token_for)
 from core.metrics.importance import FrequencyImportance, frequency_importance
 
 __all__ = ["AOPCResult", "AUCRepResult", "DegradationResult", "FrequencyImportance", "Scorer", "agreement_matrix",

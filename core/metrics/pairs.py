@@ -1,7 +1,7 @@
 """Faithfulness metrics on sentence pairs: a scorer over words of both texts.
 
 A pair example's word list is ``[(side, word), ...]`` with side ``"a"`` or ``"b"``
-(:meth:`core.explain.pair_base.PairExplanation.tagged_words`), so AOPC, post-hoc
+(:meth:`core.explain.base.PairExplanation.tagged_words`), so AOPC, post-hoc
 accuracy and the degradation test of :mod:`core.metrics.faithfulness` delete (or keep)
 words from either text unchanged: the scorer rebuilds the two texts from what is left.
 
@@ -22,7 +22,7 @@ Two deletions (:data:`PAIR_OPERATIONS`):
   models.
 
 The generic metrics run ``pad`` as their in-place deletion ``zero`` (:func:`metric_operation`):
-it marks each deleted ``(side, word)`` item as a :class:`~core.metrics.faithfulness.ZeroedItem`,
+it marks each deleted ``(side, word)`` item as a :class:`~core.metrics.perturbation.ZeroedItem`,
 and the ``pad`` scorer reads those marks as padded words.
 """
 
@@ -32,7 +32,7 @@ from typing import TYPE_CHECKING, Sequence
 
 import numpy as np
 
-from core.metrics.faithfulness import ZeroedItem
+from core.metrics.perturbation import ZeroedItem
 
 if TYPE_CHECKING:
     from core.data.tokenizers import EncodedBatch
@@ -56,19 +56,19 @@ def check_pair_operation(operation: str) -> str:
 
 
 def metric_operation(operation: str) -> str:
-    """The :mod:`core.metrics.faithfulness` operation that carries a pair deletion (``pad`` -> ``zero``)."""
+    """The :mod:`core.metrics.perturbation` operation that carries a pair deletion (``pad`` -> ``zero``)."""
     return _METRIC_OPERATION[check_pair_operation(operation)]
 
 
 def untag(item) -> tuple[str, str, bool]:
     """``(side, word, deleted in place)`` of one tagged item: a ``(side, word)`` pair, or one marked
-    :class:`~core.metrics.faithfulness.ZeroedItem` by the in-place deletion."""
+    :class:`~core.metrics.perturbation.ZeroedItem` by the in-place deletion."""
     side, word = item
     return side, word, isinstance(item, ZeroedItem)
 
 
 def pair_scorer(model: "LoadedPairModel", batch_size: int = 256, operation: str = "remove"):
-    """A :data:`core.metrics.faithfulness.Scorer` over tagged word lists: probabilities [N, C] (float64).
+    """A :data:`core.metrics.perturbation.Scorer` over tagged word lists: probabilities [N, C] (float64).
 
     Under ``remove`` the lists hold the words that are left (:meth:`LoadedPairModel.predict_words`);
     under ``pad`` they also hold the marked words (run the metric with :func:`metric_operation`),
