@@ -28,7 +28,7 @@ import torch  # noqa: E402
 
 from core.data.pairs import TREC_PAIRS, trec_answer_type_pairs  # noqa: E402
 from core.device import describe_device  # noqa: E402
-from core.explain.pair_registry import get_pair_explainer  # noqa: E402
+from core.explain.registry import get_explainer  # noqa: E402
 from core.models import load_model  # noqa: E402
 
 METHODS = ("gmask", "imask", "lime")
@@ -36,7 +36,7 @@ METHODS = ("gmask", "imask", "lime")
 
 def time_method(model, method: str, pairs: list[tuple[str, str]]) -> list[float]:
     """Seconds per pair (after one warm-up pair)."""
-    explainer = get_pair_explainer(method, model)
+    explainer = get_explainer(method, model)
     explainer.explain(*pairs[0])
     seconds = []
     for text_a, text_b in pairs:

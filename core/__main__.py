@@ -5,6 +5,7 @@
     python -m core models list
     python -m core train --dataset trec6 --model cnn --method vmask
     python -m core explain --model cnn-vmask-movie-snippets --text "a gripping film"
+    python -m core explainers --kind pair
     python -m core evaluate --model cnn-vmask-movie-snippets --explainers zero,lime --n 100
     python -m core lm probe "the movie was [MASK] ."
     python -m core reproduce --quick
@@ -25,6 +26,7 @@ VERBS = {
     "models": ("core.models.__main__", "list the shipped and user models"),
     "train": ("core.train", "train a classifier with a VMASK, VAT or E-VarM method"),
     "explain": ("core.explain.__main__", "explain one prediction with several methods"),
+    "explainers": ("core.explain.catalog", "list the explainers: inputs, needs and parameters with help"),
     "evaluate": ("core.evaluate", "faithfulness metrics of explainers on a test set (resumable)"),
     "lm": ("core.lm.__main__", "train the shipped masked LM or probe a likelihood model"),
     "reproduce": ("core.reproduce", "the papers' comparisons over seeds, with intervals and verdicts"),

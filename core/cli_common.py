@@ -56,14 +56,14 @@ def parse_params(items: Sequence[str] | None) -> dict[str, dict[str, Any]]:
     return params
 
 
-def check_params(params: dict[str, dict[str, Any]], methods: Sequence[str], registry: dict[str, type]) -> None:
+def check_params(params: dict[str, dict[str, Any]], methods: Sequence[str]) -> None:
     """ValueError for a ``--param`` of a method that is not asked for, or a name that method does not take."""
     from core.explain.registry import parameter_names
 
     for method, values in params.items():
         if method not in methods:
             raise ValueError(f"--param {method}.*: {method!r} is not among the methods ({', '.join(methods)})")
-        accepted = parameter_names(method, registry)
+        accepted = parameter_names(method)
         unknown = sorted(set(values) - accepted)
         if unknown:
             raise ValueError(f"--param {method}.{unknown[0]}: {method} takes {', '.join(sorted(accepted))}")

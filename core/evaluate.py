@@ -93,19 +93,6 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
-def _registry_of(model_name: str) -> dict:
-    """The explainer registry that applies to the model (pair explainers for a sentence-pair model)."""
-    from core.evaluation.pairs import is_pair_checkpoint
-
-    if is_pair_checkpoint(model_name):
-        from core.explain.pair_registry import PAIR_EXPLAINERS
-
-        return PAIR_EXPLAINERS
-    from core.explain.registry import EXPLAINERS
-
-    return EXPLAINERS
-
-
 def _user_data(csv_path: str | None):
     if csv_path is None:
         return None
@@ -121,7 +108,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     explainers, metrics = check_arguments(args.explainers.split(","), args.metrics.split(","), args.n)
     params = parse_params(args.param)
-    check_params(params, explainers, _registry_of(args.model))
+    check_params(params, explainers)
     records = evaluate(args.model, explainers=explainers, metrics=metrics, n=args.n, seed=args.seed, params=params,
                        device=args.device, progress=not args.no_progress, operation=args.operation,
                        aopc_k=args.aopc_k, data=_user_data(args.csv), ranking=args.ranking, unit=args.unit,

@@ -25,7 +25,7 @@ from core.data.datasets import DatasetError, load_user_csv
 from core.data.pairs import load_pair_csv
 from core.explain import ExplainError, explain
 from core.explain.__main__ import main
-from core.explain.pair_registry import explain_pair
+from core.explain.registry import explain_pair
 from core.lm.mlm import MLMNotAvailableError
 from core.models import load_model
 from core.registry import ModelNotFoundError

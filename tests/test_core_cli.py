@@ -7,6 +7,8 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
 from core.__main__ import VERBS, main
 
 REPO = Path(__file__).resolve().parent.parent
@@ -66,3 +68,21 @@ def test_evaluate_param_enters_the_store_key(masklens_home, capsys):
     assert json.loads(capsys.readouterr().out)[0]["params"] == {"seed": 0, "n_samples": 30}
     assert run_cli(evaluate_main, base + ["--param", "lime.bogus=1"]) == 2
     assert "lime takes" in capsys.readouterr().err
+
+
+def test_explainers_verb_lists_every_registered_explainer_from_its_declarations(capsys):
+    from core.__main__ import main
+    from core.explain.registry import EXPLAINERS, explainers_for
+
+    assert main(["explainers", "--format", "json"]) == 0
+    records = json.loads(capsys.readouterr().out)
+    assert [r["name"] for r in records] == list(EXPLAINERS)
+    marginal = next(r for r in records if r["name"] == "marginal")
+    assert marginal["needs_likelihood"] and marginal["supports"] == ["text"]
+    sigma = next(p for p in marginal["parameters"] if p["name"] == "sigma")
+    assert sigma["default"] == 1e-5 and "threshold" in sigma["help"]
+    assert main(["explainers", "--kind", "pair", "--format", "json"]) == 0
+    assert [r["name"] for r in json.loads(capsys.readouterr().out)] == list(explainers_for("pair"))
+    with pytest.raises(SystemExit) as exit_info:
+        main(["explainers", "--kind", "pairs"])
+    assert exit_info.value.code == 2

@@ -15,8 +15,7 @@ import numpy as np
 import pytest
 import torch
 
-from core.explain.pair_registry import PAIR_EXPLAINERS, get_pair_explainer
-from core.explain.registry import EXPLAINERS, get_explainer
+from core.explain.registry import EXPLAINERS, explainers_for, get_explainer
 from core.models import load_model
 
 REPO = Path(__file__).resolve().parent.parent
@@ -52,7 +51,8 @@ def page_methods(page: str) -> set[str]:
     source = (REPO / "views" / page).read_text()
     line = re.search(r"^METHODS = (.*)$", source, re.M).group(1)
     assert "cls.label" in line, f"views/{page} keeps its own method labels: {line}"
-    return set(PAIR_EXPLAINERS if "PAIR_EXPLAINERS" in line else EXPLAINERS)
+    kind = re.search(r'explainers_for\("(text|pair)"\)', line).group(1)
+    return set(explainers_for(kind))
 
 
 def check_contract(make, explain_call, n_words: int, page: str, name: str) -> None:
@@ -68,15 +68,16 @@ def check_contract(make, explain_call, n_words: int, page: str, name: str) -> No
         explanation.probs)
     assert explain_call(first, other).target == other
     json.dumps(explanation.to_dict())
+    assert explanation.signed == type(first).signed == explanation.params.get("signed", type(first).signed)
     assert type(first).label not in ("", "abstract"), f"{name} declares no label"
     assert name in page_methods(page), f"{name} is not offered on views/{page}"
 
 
-def _kwargs(name: str, registry, seed: int) -> dict:
+def _kwargs(name: str, seed: int) -> dict:
     from core.explain.registry import parameter_names
 
     params = dict(FAST.get(name, {}))
-    accepted = parameter_names(name, registry)
+    accepted = parameter_names(name)
     if "seed" in accepted:
         params["seed"] = seed
     if "likelihood" in accepted:
@@ -86,18 +87,56 @@ def _kwargs(name: str, registry, seed: int) -> dict:
     return params
 
 
-@pytest.mark.parametrize("name", sorted(EXPLAINERS))
+@pytest.mark.parametrize("name", sorted(explainers_for("text")))
 def test_every_text_explainer_keeps_the_contract(name):
     loaded = model(MODEL_OF.get(name, "cnn-vmask-movie-snippets"))
     n_words = len(TEXT.split())
-    check_contract(lambda seed: get_explainer(name, loaded, **_kwargs(name, EXPLAINERS, seed)),
+    check_contract(lambda seed: get_explainer(name, loaded, **_kwargs(name, seed)),
                    lambda explainer, target: explainer.explain(TEXT, target=target), n_words, "explain.py", name)
 
 
-@pytest.mark.parametrize("name", sorted(PAIR_EXPLAINERS))
+@pytest.mark.parametrize("name", sorted(explainers_for("pair")))
 def test_every_pair_explainer_keeps_the_contract(name):
     loaded = model("dattn-trec6-answer-type-pairs")
     n_words = len(PAIR[0].split()) + len(PAIR[1].split())
-    check_contract(lambda seed: get_pair_explainer(name, loaded, **_kwargs(name, PAIR_EXPLAINERS, seed)),
+    check_contract(lambda seed: get_explainer(name, loaded, **_kwargs(name, seed)),
                    lambda explainer, target: explainer.explain(*PAIR, target=target), n_words, "sentence_pairs.py",
                    name)
+
+
+def test_every_registered_explainer_supports_a_kind_and_declares_its_parameters():
+    covered = set(explainers_for("text")) | set(explainers_for("pair"))
+    assert covered == set(EXPLAINERS), f"explainers no contract test reaches: {set(EXPLAINERS) - covered}"
+    for name, cls in EXPLAINERS.items():
+        assert cls.name == name and cls.supports and cls.supports <= {"text", "pair"}
+        undocumented = [p.name for p in cls.parameters() if not p.help]
+        assert not undocumented, f"{name} declares no help for {undocumented}"
+        assert isinstance(cls.signed, bool) and isinstance(cls.needs_likelihood, bool)
+
+
+def test_a_subclass_with_a_name_registers_itself_and_reaches_explain():
+    from core.explain.base import Explainer
+    from core.explain.registry import explain, explain_pair
+
+    class CountLetters(Explainer):
+        """Scores each word by its number of letters (a test-only explainer)."""
+
+        name = "letters-test"
+        label = "letters (test)"
+        supports = frozenset({"text", "pair"})
+        param_help = {"scale": "factor on the counts"}
+
+        def __init__(self, model, scale: float = 1.0, batch_size=None, seed: int = 0):
+            super().__init__(model, batch_size=batch_size, seed=seed, scale=scale, unit="letters")
+
+        def attribute(self, features, target, probs):
+            return [self.params["scale"] * len(w) for w in features.words], {}
+
+    try:
+        assert "letters-test" in explainers_for("text") and "letters-test" in explainers_for("pair")
+        run = explain(model("cnn-base-movie-snippets"), "a fine film", methods=["letters-test"], scale=2.0)
+        assert run.get("letters-test").scores == [2.0, 8.0, 8.0]
+        pair = explain_pair(model("dattn-trec6-answer-type-pairs"), *PAIR, methods=["letters-test"])
+        assert pair.get("letters-test").scores == [len(w) for w in " ".join(PAIR).split()]
+    finally:
+        EXPLAINERS.pop("letters-test", None)

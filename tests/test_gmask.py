@@ -9,8 +9,9 @@ import torch
 from core.explain.base import ExplainError
 from core.explain.gmask import (GMaskExplainer, IMaskExplainer, entropy, fit_group_masks, gmask_loss,
                                 select_top_words, weighted_attributions, z_entropy)
-from core.explain.pair_perturbation import PairLime, PairShapley, PairZeroErasure
-from core.explain.pair_registry import explain_pair
+from core.explain.erasure import ZeroErasure as PairZeroErasure
+from core.explain.perturbation import LimeExplainer as PairLime, ShapleyExplainer as PairShapley
+from core.explain.registry import explain_pair
 from core.data.tokenizers import Vocab, WordTokenizer
 from core.metrics.faithfulness import ZeroedItem, ZeroedWord, aopc, degradation, perturb
 from core.metrics.pairs import metric_operation, pair_examples, pair_scorer, split_tagged, untag
@@ -85,7 +86,7 @@ def test_gmask_is_seeded(toy):
 
 def test_gmask_and_imask_on_one_pair_fit_imask_once(toy, monkeypatch):
     from core.explain import gmask as gmask_module
-    from core.explain.pair_registry import explain_pair
+    from core.explain.registry import explain_pair
 
     calls = []
     real_fit = gmask_module.fit_word_masks

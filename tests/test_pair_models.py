@@ -172,7 +172,7 @@ def test_a_hugging_face_sequence_pair_classifier_from_a_local_directory(tmp_path
     from transformers import AutoTokenizer, BertConfig, BertForSequenceClassification
 
     from core.data import pretrained
-    from core.explain.pair_registry import explain_pair
+    from core.explain.registry import explain_pair
 
     torch.manual_seed(0)
     config = BertConfig(vocab_size=30522, hidden_size=32, num_hidden_layers=2, num_attention_heads=2,

@@ -7,11 +7,10 @@ import json
 import pandas as pd
 import streamlit as st
 
-from core.explain.registry import EXPLAINERS
+from core.explain.registry import DEFAULT_METHODS, explainers_for
 from views.common import cached_model, checkpoint_stamp, guarded, registry_listing
 
-METHODS = {name: cls.label for name, cls in EXPLAINERS.items()}  # what each explainer declares
-DEFAULT_METHODS = ["vmask", "zero", "marginal"]
+METHODS = {name: cls.label for name, cls in explainers_for("text").items()}  # what each explainer declares
 DEFAULT_MODEL = "cnn-vmask-movie-snippets"
 EXAMPLES = {
     "sentiment": ["a gripping , beautifully acted film that never lets go",
@@ -41,7 +40,8 @@ def cached_explain(name: str, path: str, text: str, method: str, target: int | N
     params = json.loads(params_json)
     model = cached_model(name, path, stamp)
     likelihood_spec = params.pop("likelihood", None)
-    likelihood = cached_likelihood(likelihood_spec, model.config.get("dataset")) if method == "marginal" else None
+    needs_likelihood = explainers_for("text")[method].needs_likelihood
+    likelihood = cached_likelihood(likelihood_spec, model.config.get("dataset")) if needs_likelihood else None
     run = explain(model, text, methods=[method], target=target, likelihood=likelihood, **params)
     return [e.to_dict() for e in run.explanations], dict(run.skipped)
 
@@ -56,7 +56,8 @@ def explain_each(record: dict, text: str, methods: list[str], target: int | None
     stamp = checkpoint_stamp(record["path"])
     rows, skipped = [], {}
     for method in methods:
-        own = {**routed[method], **({"likelihood": params["likelihood"]} if method == "marginal" else {})}
+        needs_likelihood = explainers_for("text")[method].needs_likelihood
+        own = {**routed[method], **({"likelihood": params["likelihood"]} if needs_likelihood else {})}
         method_rows, method_skipped = cached_explain(record["name"], record["path"], text, method, target,
                                                      json.dumps(own, sort_keys=True), stamp)
         rows += method_rows
@@ -70,7 +71,7 @@ def settings_panel(names: list[str], label_names_of: dict[str, list[str]]):
     others = ["(none)"] + [n for n in names if n != model_name]
     compare = st.selectbox("Compare with a second model", others,
                            help="e.g. base vs VMASK, the comparison of the VMASK paper's Table 1")
-    methods = st.multiselect("Methods", list(METHODS), default=DEFAULT_METHODS, format_func=METHODS.get)
+    methods = st.multiselect("Methods", list(METHODS), default=list(DEFAULT_METHODS), format_func=METHODS.get)
     classes = ["predicted class"] + label_names_of[model_name]
     target_label = st.selectbox("Explain class", classes)
     shared = st.radio("Colour scale", ["shared across rows", "per row"], horizontal=True) == "shared across rows"

@@ -25,14 +25,13 @@ def controls(models: list[str], pair_models: set[str]) -> dict:
     from core.evaluation.pairs import PAIR_METRICS
     from core.evaluation.runner import DELETIONS, METRICS
     from core.metrics.pairs import PAIR_OPERATIONS
-    from core.explain.pair_registry import PAIR_EXPLAINERS
-    from core.explain.registry import EXPLAINERS
+    from core.explain.registry import explainers_for
 
     columns = st.columns([2, 3, 2])
     model = columns[0].selectbox("Model", models, index=models.index(DEFAULT_MODEL) if DEFAULT_MODEL in models else 0)
     pair = model in pair_models
-    names, defaults = (list(PAIR_EXPLAINERS), PAIR_DEFAULT_EXPLAINERS) if pair else (list(EXPLAINERS),
-                                                                                    DEFAULT_EXPLAINERS)
+    names = list(explainers_for("pair" if pair else "text"))
+    defaults = PAIR_DEFAULT_EXPLAINERS if pair else DEFAULT_EXPLAINERS
     explainers = columns[1].multiselect("Explainers", names, default=[e for e in defaults if e in names],
                                         key=f"explainers-{'pair' if pair else 'text'}",
                                         help="vmask and global need a mask model; marginal takes ~0.2 s a "

@@ -7,11 +7,10 @@ import json
 import pandas as pd
 import streamlit as st
 
-from core.explain.pair_registry import PAIR_EXPLAINERS
+from core.explain.registry import DEFAULT_PAIR_METHODS, explainers_for
 from views.common import cached_model, checkpoint_stamp, guarded, registry_listing
 
-METHODS = {name: cls.label for name, cls in PAIR_EXPLAINERS.items()}  # what each pair explainer declares
-DEFAULT_METHODS = ["gmask", "imask", "zero"]
+METHODS = {name: cls.label for name, cls in explainers_for("pair").items()}  # what each pair explainer declares
 DEFAULT_MODEL = "dattn-trec6-answer-type-pairs"
 EXAMPLES = [
     ("who wrote the declaration of independence ?", "who painted the mona lisa ?"),
@@ -25,7 +24,7 @@ EXAMPLES = [
 def cached_explain(name: str, path: str, text_a: str, text_b: str, methods: tuple[str, ...], target: int | None,
                    params_json: str, stamp: str = "") -> list[dict]:
     """Pair explanations (as dicts) for (model version, texts, methods, target, parameters)."""
-    from core.explain.pair_registry import explain_pair
+    from core.explain.registry import explain_pair
 
     run = explain_pair(cached_model(name, path, stamp), text_a, text_b, methods=list(methods), target=target,
                        **json.loads(params_json))
@@ -50,7 +49,7 @@ def settings_panel(records: dict[str, dict]):
     """Model, methods, target, colour scale and method parameters."""
     names = list(records)
     name = st.selectbox("Pair model", names, index=names.index(DEFAULT_MODEL) if DEFAULT_MODEL in names else 0)
-    methods = st.multiselect("Methods", list(METHODS), default=DEFAULT_METHODS, format_func=METHODS.get)
+    methods = st.multiselect("Methods", list(METHODS), default=list(DEFAULT_PAIR_METHODS), format_func=METHODS.get)
     classes = ["predicted class"] + list(records[name]["label_names"])
     target_label = st.selectbox("Explain class", classes)
     shared = st.radio("Colour scale", ["shared across rows", "per row"], horizontal=True) == "shared across rows"
@@ -83,7 +82,8 @@ def show_groups(explanation) -> None:
 def show_result(record: dict, text_a: str, text_b: str, methods: list[str], target: int | None, shared: bool,
                 params: dict) -> None:
     """Check the texts, explain them, draw chips, groups, probabilities and downloads."""
-    from core.explain.pair_base import PairExplanation, check_pair
+    from core.explain.base import PairExplanation
+    from core.explain.inputs import check_pair
     from core.viz.pairs import pair_rows_html
 
     model = cached_model(record["name"], record["path"], checkpoint_stamp(record["path"]))

@@ -16,11 +16,12 @@ from typing import Any, Callable, Sequence
 
 import numpy as np
 
-from core.evaluation.common import (FLUSH_EVERY, compute_metric, empty_record, metric_params, public_result,
-                                    sample_ids)
+from core.evaluation.common import FLUSH_EVERY, compute_metric, empty_record, sample_ids
+from core.evaluation.metric_specs import METRIC_SPECS, MetricNames, metric_spec
 from core.evaluation.store import EvaluationStore
 
-PAIR_METRICS = ("aopc", "posthoc", "degradation")
+PAIR_METRICS = MetricNames(lambda spec: spec.applies_to_pairs)
+"""The metrics of sentence-pair models: aopc, posthoc, degradation (a live view of the registry)."""
 PAIR_DEFAULT_EXPLAINERS = ("gmask", "imask", "zero", "lime")
 def is_pair_checkpoint(name_or_path: str | Path) -> bool:
     """True when ``name_or_path`` names (or is the directory of) a sentence-pair checkpoint."""
@@ -42,9 +43,9 @@ def is_pair_checkpoint(name_or_path: str | Path) -> bool:
 def pair_explainer_params(name: str, seed: int, overrides: dict[str, Any] | None = None) -> dict[str, Any]:
     """The JSON-ready parameters that identify a pair explainer's results (the store key): the seed for a
     stochastic explainer, then ``overrides``."""
-    from core.explain.pair_registry import PAIR_EXPLAINERS
+    from core.explain.registry import explainer_class
 
-    return {**({} if PAIR_EXPLAINERS[name].deterministic else {"seed": int(seed)}), **(overrides or {})}
+    return {**({} if explainer_class(name, "pair").deterministic else {"seed": int(seed)}), **(overrides or {})}
 
 
 def fill_pair_explanations(store: EvaluationStore, model: Any, name: str, key_params: dict[str, Any],
@@ -55,7 +56,7 @@ def fill_pair_explanations(store: EvaluationStore, model: Any, name: str, key_pa
 
     ``on_stored(count)`` is told of the stored ids at once and of each new one as it is done.
     """
-    from core.explain.pair_registry import get_pair_explainer
+    from core.explain.registry import get_explainer
 
     file = store.explanations(model.config["weights_sha256"], name, key_params, model_name=model.name)
     missing = [i for i in ids if not file.has(i)]
@@ -63,7 +64,7 @@ def fill_pair_explanations(store: EvaluationStore, model: Any, name: str, key_pa
     report(len(ids) - len(missing))
     if not missing:
         return file, 0
-    explainer = get_pair_explainer(name, model, **key_params)
+    explainer = get_explainer(name, model, **key_params)
     explained = file.fill(missing, lambda i: explainer.explain(*pair_of[i]).to_dict(), FLUSH_EVERY,
                           on_each=lambda: report(1))
     return file, explained
@@ -81,7 +82,8 @@ def evaluate_pairs(model_name: str, explainers: Sequence[str] = PAIR_DEFAULT_EXP
     Args:
         model_name: registry name or checkpoint directory of a pair model.
         explainers: pair explainer names; others are skipped with the reason.
-        metrics: among aopc, posthoc, degradation (``auc_rep`` is skipped for pairs).
+        metrics: among aopc, posthoc, degradation (:data:`PAIR_METRICS`); registered metrics that do not
+            apply to pairs (``auc_rep``) are skipped.
         n, seed, device, progress, store, params: as :func:`core.evaluation.runner.evaluate`.
         data: a :class:`~core.data.pairs.PairDataset` to sample from (default: the model's dataset by name).
         aopc_k: K of AOPC (>= 1).
@@ -104,7 +106,7 @@ def evaluate_pairs(model_name: str, explainers: Sequence[str] = PAIR_DEFAULT_EXP
 
     from core.data.pairs import load_pair_dataset
     from core.data.tokenizers import UNK
-    from core.explain.pair_registry import PAIR_EXPLAINERS
+    from core.explain.registry import explainers_for, skip_reason
     from core.metrics import ranking_of
     from core.metrics.pairs import check_pair_operation, metric_operation, pair_examples, pair_scorer
     from core.models import load_model
@@ -115,7 +117,7 @@ def evaluate_pairs(model_name: str, explainers: Sequence[str] = PAIR_DEFAULT_EXP
     if not isinstance(aopc_k, (int, np.integer)) or isinstance(aopc_k, bool) or aopc_k < 1:
         raise ValueError(f"aopc_k must be a positive integer, got {aopc_k!r}")
     aopc_k = int(aopc_k)  # a numpy integer is not JSON (the store key)
-    unknown = [m for m in metrics if m not in PAIR_METRICS + ("auc_rep",)]
+    unknown = [m for m in metrics if m not in METRIC_SPECS]  # known ones that do not apply to pairs are skipped
     if unknown:
         raise ValueError(f"unknown metric {', '.join(map(repr, unknown))}; for pairs choose from {', '.join(PAIR_METRICS)}")
     params, store = params or {}, store if store is not None else EvaluationStore()
@@ -129,7 +131,9 @@ def evaluate_pairs(model_name: str, explainers: Sequence[str] = PAIR_DEFAULT_EXP
     pair_of = {i: (a, b) for i, a, b in zip(test.ids, test.texts_a, test.texts_b)}
     scorer, fingerprint = pair_scorer(model, operation=operation), model.config["weights_sha256"]
     records, names = [], list(dict.fromkeys(e.strip() for e in explainers if e.strip()))
-    total, done = sum(name in PAIR_EXPLAINERS for name in names) * len(ids), 0
+    reasons = {name: skip_reason(name, model) if name in explainers_for() else
+               f"{name} is not a registered explainer" for name in names}
+    total, done = sum(not reason for reason in reasons.values()) * len(ids), 0
 
     def advance(count: int, stage: str) -> None:
         nonlocal done
@@ -138,7 +142,7 @@ def evaluate_pairs(model_name: str, explainers: Sequence[str] = PAIR_DEFAULT_EXP
             on_progress(done, total, stage)
 
     for name in names:
-        reason = None if name in PAIR_EXPLAINERS else f"{name} is not a sentence-pair explainer"
+        reason = reasons[name]
         key_params = {} if reason else pair_explainer_params(name, seed, params.get(name))
         record = empty_record(name, key_params, model.name, reason)
         records.append(record)
@@ -155,19 +159,19 @@ def evaluate_pairs(model_name: str, explainers: Sequence[str] = PAIR_DEFAULT_EXP
         record["n"] = len(used)
         examples = [(words, ranking_of(file.get(i)["scores"], ranking))
                     for i, (words, _) in zip(used, pair_examples([file.get(i) for i in used]))]
-        for metric in metrics:
-            if metric == "auc_rep" or not examples:
+        for spec in map(metric_spec, metrics):
+            if not spec.applies_to_pairs or not examples:
                 continue
-            advance(0, f"{name}: {metric}")
+            advance(0, f"{name}: {spec.name}")
             metric_started = time.perf_counter()
-            settings = metric_params(metric, seed, operation, aopc_k, ranking)  # "remove", signed: the key as before
-            key = store.metric_key(fingerprint, name, key_params, metric, settings, used)
+            settings = spec.settings(seed, operation, aopc_k, ranking)  # "remove", signed: the key as before
+            key = store.metric_key(fingerprint, name, key_params, spec.name, settings, used)
             result = store.get_metric(key)
             if result is None:
-                run = {**settings, "operation": metric_operation(operation)} if "operation" in settings else settings
-                result = compute_metric(metric, scorer, examples, run, None, UNK)
+                run = {**settings, "operation": metric_operation(operation)} if "operation" in spec.takes else settings
+                result = compute_metric(spec.name, scorer, examples, run, None, UNK)
                 store.put_metric(key, result)
-            record["metrics"][metric] = public_result(metric, result)
-            record["timing"][metric] = time.perf_counter() - metric_started
+            record["metrics"][spec.name] = spec.public(result)
+            record["timing"][spec.name] = time.perf_counter() - metric_started
         record["seconds"] = time.perf_counter() - started
     return records

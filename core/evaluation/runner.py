@@ -29,6 +29,7 @@ import numpy as np
 
 from core.evaluation.common import (FLUSH_EVERY, METRIC_PARAMS, METRICS, compute_metric,  # noqa: F401
                                     empty_record, metric_params, public_result, sample_ids)
+from core.evaluation.metric_specs import METRIC_SPECS, metric_spec
 from core.evaluation.pairs import PAIR_DEFAULT_EXPLAINERS, evaluate_pairs, is_pair_checkpoint
 from core.evaluation.store import EvaluationStore
 
@@ -50,14 +51,11 @@ def check_arguments(explainers: Sequence[str], metrics: Sequence[str], n: int) -
         raise ValueError("no explainer given")
     if not metrics:
         raise ValueError("no metric given")
-    from core.explain.pair_registry import PAIR_EXPLAINERS
-
-    for name in explainers:
-        if name not in PAIR_EXPLAINERS:  # pair-only names (gmask, imask) are checked against the model later
-            explainer_class(name)  # ExplainError (a ValueError) listing the names
-    unknown = [m for m in metrics if m not in METRICS]
+    for name in explainers:  # whether one applies to the model (text or pair, mask...) is checked later
+        explainer_class(name)  # ExplainError (a ValueError) listing the names
+    unknown = [m for m in metrics if m not in METRIC_SPECS]
     if unknown:
-        raise ValueError(f"unknown metric {', '.join(map(repr, unknown))}; choose from {', '.join(METRICS)}")
+        raise ValueError(f"unknown metric {', '.join(map(repr, unknown))}; choose from {', '.join(METRIC_SPECS)}")
     if not isinstance(n, (int, np.integer)) or isinstance(n, bool) or n < 1:
         raise ValueError(f"n must be a positive integer, got {n!r}")
     return explainers, metrics
@@ -66,12 +64,13 @@ def check_arguments(explainers: Sequence[str], metrics: Sequence[str], n: int) -
 def explainer_params(name: str, seed: int, overrides: dict[str, Any] | None = None) -> dict[str, Any]:
     """The JSON-ready parameters that identify an explainer's results (the store key).
 
-    The seed is included only for stochastic explainers; ``marginal`` names its likelihood (``"mlm"``).
+    The seed is included only for stochastic explainers; an explainer that declares
+    ``needs_likelihood`` (``marginal``) names its likelihood, the shipped MLM (``"mlm"``).
     """
     from core.explain.registry import explainer_class
 
     params: dict[str, Any] = {} if explainer_class(name).deterministic else {"seed": int(seed)}
-    if name == "marginal":
+    if explainer_class(name).needs_likelihood:
         params["likelihood"] = "mlm"
     params.update(overrides or {})
     return params
@@ -83,10 +82,11 @@ def fill_explanations(store: EvaluationStore, model: Any, name: str, key_params:
     """Explain the ``ids`` the store lacks for (model, explainer ``name``, ``key_params``); returns
     (the :class:`~core.evaluation.store.ExplanationFile`, how many were explained now).
 
-    ``get_likelihood()`` gives the likelihood model of ``marginal`` (called only when needed);
+    ``get_likelihood()`` gives the likelihood model of explainers that declare ``needs_likelihood``
+    (called only when needed);
     ``on_stored(count)`` is told of the stored ids at once and of each new one as it is done.
     """
-    from core.explain.registry import get_explainer
+    from core.explain.registry import explainer_class, get_explainer
 
     file = store.explanations(model.config["weights_sha256"], name, key_params, model_name=model.name)
     missing = [i for i in ids if not file.has(i)]
@@ -95,7 +95,7 @@ def fill_explanations(store: EvaluationStore, model: Any, name: str, key_params:
     if not missing:
         return file, 0
     ctor = {k: v for k, v in key_params.items() if k != "likelihood"}
-    if name == "marginal":
+    if explainer_class(name).needs_likelihood:
         ctor["likelihood"] = get_likelihood()
     explainer = get_explainer(name, model, **ctor)
     explained = file.fill(missing, lambda i: explainer.explain(text_of[i]).to_dict(), flush_every,
@@ -115,7 +115,8 @@ def evaluate(model_name: str, explainers: Sequence[str] = EXPLAINER_NAMES, metri
     Args:
         model_name: registry name or checkpoint directory.
         explainers: explainer names (those that do not apply to the model are skipped, with the reason).
-        metrics: among ``aopc``, ``posthoc``, ``degradation``, ``auc_rep``.
+        metrics: among ``aopc``, ``posthoc``, ``degradation``, ``auc_rep`` (and any metric added with
+            :func:`core.evaluation.metric_specs.register_metric`; one that does not apply to single texts is skipped).
         n: examples sampled from the model's dataset's test split (all of them when it is smaller).
         seed: seed of the sample, of stochastic explainers and of ``auc_rep``'s replacements.
         device: ``"auto"`` (CUDA when present), ``"cpu"`` or ``"cuda"``.
@@ -205,10 +206,7 @@ def evaluate(model_name: str, explainers: Sequence[str] = EXPLAINER_NAMES, metri
             likelihood_cache["mlm"] = load_likelihood("mlm", device=device)
         return likelihood_cache["mlm"]
 
-    from core.explain.registry import EXPLAINERS
-
-    reasons = {name: skip_reason(name, model) if name in EXPLAINERS
-               else f"{name} explains sentence pairs; {model.name} reads one text" for name in explainers}
+    reasons = {name: skip_reason(name, model) for name in explainers}
     applicable = [name for name in explainers if not reasons[name]]
     records = []
     total = len(applicable) * len(ids)
@@ -223,7 +221,7 @@ def evaluate(model_name: str, explainers: Sequence[str] = EXPLAINER_NAMES, metri
 
     try:
         for name in explainers:
-            key_params = explainer_params(name, seed, params.get(name)) if name in EXPLAINERS else {}
+            key_params = explainer_params(name, seed, params.get(name))
             record = empty_record(name, key_params, model.name, reasons[name])
             records.append(record)
             if reasons[name]:
@@ -238,22 +236,23 @@ def evaluate(model_name: str, explainers: Sequence[str] = EXPLAINER_NAMES, metri
             record["errors"] = {i: file.error(i) for i in ids if file.error(i) is not None}
             record["n"] = len(used)
             examples = [(list(file.get(i)["words"]), ranking_of(file.get(i)["scores"], ranking)) for i in used]
-            for metric in metrics:
-                advance(0, f"{name}: {metric}")
+            for spec in map(metric_spec, metrics):
+                if not spec.applies_to_texts:
+                    continue
+                advance(0, f"{name}: {spec.name}")
                 metric_started = time.perf_counter()
-                settings = metric_params(metric, seed, operation, aopc_k, ranking, unit, evaluator_key)
+                settings = spec.settings(seed, operation, aopc_k, ranking, unit, evaluator_key)
                 if not examples:
                     continue
-                key = store.metric_key(fingerprint, name, key_params, metric, settings, used)
+                key = store.metric_key(fingerprint, name, key_params, spec.name, settings, used)
                 result = store.get_metric(key)
                 if result is None:
-                    needs_lm = metric == "auc_rep" or settings.get("operation") == "mlm"
-                    result = compute_metric(metric, scorer, examples, settings,
-                                             get_likelihood() if needs_lm else None, unk_token_for(evaluator_model),
-                                             [label_of[i] for i in used])
+                    lm = get_likelihood() if spec.needs_likelihood(settings) else None
+                    result = compute_metric(spec.name, scorer, examples, settings, lm, unk_token_for(evaluator_model),
+                                            [label_of[i] for i in used])
                     store.put_metric(key, result)
-                record["metrics"][metric] = public_result(metric, result)
-                record["timing"][metric] = time.perf_counter() - metric_started
+                record["metrics"][spec.name] = spec.public(result)
+                record["timing"][spec.name] = time.perf_counter() - metric_started
             record["seconds"] = time.perf_counter() - started
     finally:
         bar.close()

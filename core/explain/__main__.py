@@ -85,15 +85,15 @@ def table(explanations, label_names: Sequence[str]) -> str:
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Parse arguments, explain, print; returns the exit status."""
-    from core.explain.pair_registry import DEFAULT_PAIR_METHODS, PAIR_EXPLAINERS
-    from core.explain.registry import DEFAULT_METHODS, EXPLAINERS, explain
+    from core.explain.registry import DEFAULT_METHODS, DEFAULT_PAIR_METHODS, explain, explainers_for
 
     parser = argparse.ArgumentParser(prog="python -m core.explain", description="Explain a prediction.")
     parser.add_argument("--model", required=True, help="registry name or checkpoint directory")
     parser.add_argument("--text", required=True, help="the text (the first text of a pair)")
     parser.add_argument("--text-b", help="the second text, for a sentence-pair model")
-    parser.add_argument("--methods", help=f"comma-separated: {', '.join(EXPLAINERS)} (default vmask,zero,marginal); "
-                        f"for a pair: {', '.join(PAIR_EXPLAINERS)} (default {','.join(DEFAULT_PAIR_METHODS)})")
+    parser.add_argument("--methods", help=f"comma-separated: {', '.join(explainers_for('text'))} (default "
+                        f"{','.join(DEFAULT_METHODS)}); for a pair: {', '.join(explainers_for('pair'))} (default "
+                        f"{','.join(DEFAULT_PAIR_METHODS)})")
     parser.add_argument("--target", help="class to explain (name or index; default: the predicted class)")
     parser.add_argument("--likelihood", default="mlm", help="for marginal: mlm, uniform, unigram, or an MLM path")
     parser.add_argument("--sigma", type=float, default=1e-5, help="marginal: likelihood threshold")
@@ -109,14 +109,15 @@ def main(argv: Sequence[str] | None = None) -> int:
     model = load_model(args.model, device=args.device)
     if model.config.get("pair") or args.text_b is not None:
         return explain_pair_cli(model, args)
-    methods = parse_methods(args.methods, DEFAULT_METHODS, EXPLAINERS)
+    methods = parse_methods(args.methods, DEFAULT_METHODS, explainers_for("text"))
     params = {"seed": args.seed, "sigma": args.sigma}
     if args.n_samples is not None:  # 0 or a negative count is refused by the explainers, not dropped
         params["n_samples"] = args.n_samples
-    check_params(args.params, methods, EXPLAINERS)
+    check_params(args.params, methods)
     params.update(args.params)
     likelihood = None
-    if "marginal" in methods:
+    text_explainers = explainers_for("text")
+    if any(text_explainers[m].needs_likelihood for m in methods if m in text_explainers):
         from core.lm.mlm import load_likelihood
 
         likelihood = load_likelihood(args.likelihood, dataset=model.config.get("dataset"))
@@ -133,18 +134,18 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 def explain_pair_cli(model, args) -> int:
     """The pair branch of :func:`main`: both texts, pair methods, the same output formats."""
-    from core.explain.pair_registry import DEFAULT_PAIR_METHODS, PAIR_EXPLAINERS, explain_pair
+    from core.explain.registry import DEFAULT_PAIR_METHODS, explain_pair, explainers_for
 
     if not model.config.get("pair"):
         raise ExplainError(f"--text-b was given but {model.name} reads one text; pick a sentence-pair model "
                            "(pair: true in `python -m core.models list`)")
     if args.text_b is None:
         raise ExplainError(f"{model.name} is a sentence-pair model: give the second text with --text-b")
-    methods = parse_methods(args.methods, DEFAULT_PAIR_METHODS, PAIR_EXPLAINERS)
+    methods = parse_methods(args.methods, DEFAULT_PAIR_METHODS, explainers_for("pair"))
     params: dict = {"seed": args.seed}
     if args.n_samples is not None:  # LIME samples / Shapley permutations only (GMASK's n_samples is per step)
         params.update({m: {"n_samples": args.n_samples} for m in ("lime", "shapley") if m in methods})
-    check_params(args.params, methods, PAIR_EXPLAINERS)
+    check_params(args.params, methods)
     for method, values in args.params.items():
         params[method] = {**params.get(method, {}), **values}
     run = explain_pair(model, args.text, args.text_b, methods=methods,

@@ -13,9 +13,9 @@ from typing import Any
 
 import torch
 
-from core.data.tokenizers import EncodedBatch
 from core.explain.base import Explainer, ExplainError
 from core.explain.erasure import word_position_masks
+from core.explain.features import WordFeatures
 from core.models.factory import LoadedModel
 
 
@@ -33,6 +33,7 @@ class AttentionExplainer(Explainer):
 
     name = "attention"
     label = "attention weights (ATT/VAT)"
+    signed = False
 
     def __init__(self, model: LoadedModel, batch_size: int | None = None, seed: int = 0):
         super().__init__(model, batch_size=batch_size, seed=seed, unit="attention weight", signed=False)
@@ -44,8 +45,9 @@ class AttentionExplainer(Explainer):
         return (f"attention reads the model's attention weights, but {model.name or 'this model'} pools without "
                 f"attention (method {model.config.get('method', 'base')!r}; train with att or vat)")
 
-    def attribute(self, batch: EncodedBatch, target: int, probs: torch.Tensor) -> tuple[list[float], dict[str, Any]]:
+    def attribute(self, features: WordFeatures, target: int, probs: torch.Tensor) -> tuple[list[float], dict[str, Any]]:
         """Scores [n_words]: attention mass per word (summed over its pieces); details: per-piece weights."""
+        batch = features.batch
         alpha = self.model.model.attention_weights(batch.input_ids[:1], batch.attention_mask[:1],
                                                    batch.token_mask[:1])
         if alpha is None:

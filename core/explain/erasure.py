@@ -1,14 +1,15 @@
 """Leave-one-out erasure explainers, and the batching helpers the other explainers share.
 
-- :class:`ZeroErasure` (``zero``): the word's embedding(s) set to zero, the
-  erasure of Li et al. (2016), passed through ``forward_embeddings`` so that a
-  mask model's mask layer still applies.
-- :class:`UnkErasure` (``unk``): the word's token id(s) replaced by the
-  tokenizer's unknown id.
+- :class:`ZeroErasure` (``zero``): the word's embedding(s) set to zero, the erasure of Li et
+  al. (2016); for single texts passed through ``forward_embeddings`` so that a mask model's
+  mask layer still applies; for a pair, each word of either text in turn.
+- :class:`UnkErasure` (``unk``): the word's embedding(s) replaced by the unknown token's (the
+  same as replacing its ids by the tokenizer's unknown id: embeddings are looked up per position).
 
-For a wordpiece model a word is all of its pieces: every piece of the word is
-erased (zeroed, or replaced by ``[UNK]``) together, so a word split into three
-pieces becomes three zero vectors (or three ``[UNK]`` tokens), never one.
+For a wordpiece model a word is all of its pieces: every piece of the word is erased (zeroed,
+or replaced by ``[UNK]``) together, so a word split into three pieces becomes three zero
+vectors (or three ``[UNK]`` tokens), never one. The erasure itself is
+:meth:`core.explain.features.WordFeatures.target_probs`.
 
 Score of word i, by ``measure``:
 
@@ -19,12 +20,13 @@ Score of word i, by ``measure``:
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, ClassVar
 
 import torch
 
 from core.data.tokenizers import EncodedBatch
 from core.explain.base import Explainer, ExplainError, log2_odds
+from core.explain.features import WordFeatures
 from core.models.factory import LoadedModel
 
 MEASURE_UNITS = {"woe": "log2 odds", "probability": "probability"}
@@ -34,27 +36,6 @@ def word_position_masks(batch: EncodedBatch) -> torch.Tensor:
     """[n_words, T] bool: row i is True at the positions (pieces) of word i of the batch's first row."""
     n_words = len(batch.words[0])
     return batch.word_ids[0].unsqueeze(0) == torch.arange(n_words, device=batch.word_ids.device).unsqueeze(1)
-
-
-def target_probs_from_embeddings(model: LoadedModel, embeddings: torch.Tensor, batch: EncodedBatch, target: int,
-                                 batch_size: int) -> torch.Tensor:
-    """p(target | variant) for embedding variants of the batch's first row.
-
-    Args:
-        embeddings: [N, T, d] variants, all sharing row 0's attention and token masks.
-        batch_size: most rows per forward (one ``forward_embeddings`` call per chunk).
-
-    Returns:
-        [N] probabilities (float tensor on the model's device).
-    """
-    attention, tokens = batch.attention_mask[:1], batch.token_mask[:1]
-    chunks = []
-    for start in range(0, embeddings.shape[0], batch_size):
-        part = embeddings[start: start + batch_size]
-        logits = model.model.forward_embeddings(part, attention.expand(len(part), -1),
-                                                tokens.expand(len(part), -1)).logits
-        chunks.append(torch.softmax(logits, -1)[:, target])
-    return torch.cat(chunks) if chunks else embeddings.new_zeros(0)
 
 
 def score_difference(p_full: float, p_without: torch.Tensor, measure: str = "woe") -> torch.Tensor:
@@ -79,21 +60,23 @@ def check_measure(measure: str) -> str:
     return measure
 
 
-def zero_variants(model: LoadedModel, batch: EncodedBatch, words: list[int]) -> torch.Tensor:
-    """[len(words), T, d] embeddings of the text, row k with every position of word ``words[k]`` zeroed."""
-    keep = ~word_position_masks(batch)[words]                      # [n, T]
-    embeddings = model.model.embed(batch.input_ids[:1])            # [1, T, d]
-    return embeddings * keep.unsqueeze(-1).to(embeddings.dtype)    # [n, T, d]
+def leave_one_out_keep(n_words: int, words: list[int], device: torch.device) -> torch.Tensor:
+    """[len(words), n_words] keep vectors: row k keeps every word but ``words[k]``."""
+    keep = torch.ones(len(words), n_words, device=device)
+    keep[torch.arange(len(words)), torch.as_tensor(words, dtype=torch.long)] = 0.0
+    return keep
 
 
 def zero_erasure_probs(model: LoadedModel, batch: EncodedBatch, words: list[int], target: int,
                        batch_size: int) -> torch.Tensor:
     """p(target | x with each listed word's embeddings zeroed), one variant per word: [len(words)]."""
-    return target_probs_from_embeddings(model, zero_variants(model, batch, words), batch, target, batch_size)
+    features = WordFeatures(model, (batch,))
+    keep = leave_one_out_keep(len(batch.words[0]), words, batch.input_ids.device)
+    return features.target_probs(keep, target, batch_size)
 
 
 class _LeaveOneOut(Explainer):
-    """Shared leave-one-out logic: build the n erased variants as one [n, T, d] tensor, score each word.
+    """Shared leave-one-out logic: erase each word in turn (one keep vector per word), score each word.
 
     Args:
         model: the model to explain.
@@ -101,30 +84,30 @@ class _LeaveOneOut(Explainer):
         batch_size: most variants per forward (default: per architecture, see :class:`Explainer`).
     """
 
+    baseline: ClassVar[str] = "zero"
+    param_help = {"measure": "woe: log2 odds(y|x) - log2 odds(y|x without the word); probability: the "
+                             "difference of p(y)"}
+
     def __init__(self, model: LoadedModel, measure: str = "woe", batch_size: int | None = None, seed: int = 0):
         super().__init__(model, batch_size=batch_size, seed=seed, measure=check_measure(measure),
                          unit=MEASURE_UNITS[measure])
 
-    def variants(self, batch: EncodedBatch) -> torch.Tensor:
-        """[n_words, T, d] embeddings of the text with word i erased in row i."""
-        raise NotImplementedError
-
-    def attribute(self, batch: EncodedBatch, target: int, probs: torch.Tensor) -> tuple[list[float], dict[str, Any]]:
+    def attribute(self, features: WordFeatures, target: int, probs: torch.Tensor
+                  ) -> tuple[list[float], dict[str, Any]]:
         """Scores [n_words] (see module docstring for units) and details ``{"p_without": [n_words]}``."""
-        p_without = target_probs_from_embeddings(self.model, self.variants(batch), batch, target, self.batch_size)
+        n = features.n_words
+        keep = leave_one_out_keep(n, list(range(n)), self.model.device)
+        p_without = features.target_probs(keep, target, self.batch_size, self.baseline)
         scores = score_difference(float(probs[target]), p_without.double(), self.params["measure"])
         return scores.tolist(), {"p_without": p_without.tolist()}
 
 
 class ZeroErasure(_LeaveOneOut):
-    """Leave-one-out with the word's embedding(s) set to zero (all pieces of a wordpiece word)."""
+    """Leave-one-out with the word's embedding(s) set to zero (all pieces of a wordpiece word); texts and pairs."""
 
     name = "zero"
     label = "zero erasure"
-
-    def variants(self, batch: EncodedBatch) -> torch.Tensor:
-        """[n_words, T, d]: row i has every position of word i zeroed."""
-        return zero_variants(self.model, batch, list(range(len(batch.words[0]))))
+    supports = frozenset({"text", "pair"})
 
 
 class UnkErasure(_LeaveOneOut):
@@ -137,11 +120,4 @@ class UnkErasure(_LeaveOneOut):
 
     name = "unk"
     label = "[UNK] erasure"
-
-    def variants(self, batch: EncodedBatch) -> torch.Tensor:
-        """[n_words, T, d]: embeddings of row 0 with word i's ids set to ``unk_id`` in row i."""
-        erase = word_position_masks(batch)
-        ids = batch.input_ids[:1].expand(erase.shape[0], -1)
-        ids = torch.where(erase, torch.full_like(ids, self.model.tokenizer.unk_id), ids)
-        return torch.cat([self.model.model.embed(ids[start: start + self.batch_size])
-                          for start in range(0, ids.shape[0], self.batch_size)])
+    baseline = "unk"

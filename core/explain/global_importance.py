@@ -15,8 +15,8 @@ from typing import Any
 
 import torch
 
-from core.data.tokenizers import EncodedBatch
 from core.explain.base import Explainer, ExplainError
+from core.explain.features import WordFeatures
 from core.models.factory import LoadedModel
 
 
@@ -47,6 +47,7 @@ class GlobalImportanceExplainer(Explainer):
 
     name = "global"
     label = "global word importance"
+    signed = False
     requires_mask = True
 
     def __init__(self, model: LoadedModel, batch_size: int | None = None, seed: int = 0):
@@ -58,8 +59,9 @@ class GlobalImportanceExplainer(Explainer):
         """Mask models without a stored table (e.g. trained before MaskLens stored one) cannot be ranked."""
         return missing_reason(model)
 
-    def attribute(self, batch: EncodedBatch, target: int, probs: torch.Tensor) -> tuple[list[float], dict[str, Any]]:
+    def attribute(self, features: WordFeatures, target: int, probs: torch.Tensor) -> tuple[list[float], dict[str, Any]]:
         """Scores [n_words]; details list the words missing from the table."""
+        batch = features.batch
         words = batch.words[0]
         unseen = [w for w in words if w not in self.table]
         return [self.table.get(w, 0.0) for w in words], {"unseen_words": unseen}

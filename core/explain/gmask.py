@@ -36,8 +36,8 @@ from typing import Any, Callable
 import torch
 import torch.nn.functional as F
 
-from core.explain.base import ExplainError
-from core.explain.pair_base import PairExplainer
+from core.explain.base import Explainer, ExplainError
+from core.explain.features import WordFeatures
 from core.models.pair import LoadedPairModel
 
 SLOW_ARCHITECTURES = {"minilm-sim": {"steps": 30, "n_samples": 32}}
@@ -177,11 +177,18 @@ def select_top_words(keep_prob: torch.Tensor, n_a: int, k: int) -> list[int]:
     return sorted(chosen, key=lambda j: (-float(keep_prob[j]), j))
 
 
-class _MaskExplainer(PairExplainer):
+class _MaskExplainer(Explainer):
     """Shared settings of IMASK and GMASK (per-architecture step/sample defaults)."""
 
+    supports = frozenset({"pair"})
     deterministic = False
     signed = False
+    param_help = {"steps": "optimisation steps of the mask fit (default per architecture)",
+                  "n_samples": "relaxed mask samples per step, one batch (default per architecture)",
+                  "lr": "Adam learning rate of the mask fit", "tau": "Gumbel-softmax temperature",
+                  "beta": "weight of the entropy term (IMASK)", "k": "words pre-selected by IMASK (GMASK)",
+                  "gamma1": "eq. 7 coefficient of the group-size term (GMASK)",
+                  "gamma2": "eq. 7 coefficient of the group-importance term (GMASK)"}
 
     def _setting(self, value, key: str) -> int:
         if value is None:
@@ -222,34 +229,6 @@ class _MaskExplainer(PairExplainer):
         return memo[key]
 
 
-class IMaskExplainer(_MaskExplainer):
-    """IMASK: per-example individual word masks on both texts; score E[R_j] (unsigned keep probability).
-
-    Args:
-        model: a sentence-pair model.
-        steps: optimisation steps (default 100; 30 for MiniLM).
-        n_samples: relaxed mask samples per step, one batch (default 100; 32 for MiniLM).
-        lr: Adam learning rate (0.1).
-        tau: Gumbel-softmax temperature (0.5).
-        beta: weight of the entropy term (0.1).
-        seed: sampling seed.
-    """
-
-    name = "imask"
-    label = "IMASK (word masks)"
-
-    def __init__(self, model: LoadedPairModel, steps: int | None = None, n_samples: int | None = None,
-                 lr: float = 0.1, tau: float = 0.5, beta: float = 0.1, batch_size: int | None = None, seed: int = 0):
-        super().__init__(model, batch_size=batch_size, seed=seed, lr=lr, tau=tau, beta=beta,
-                         unit="keep probability")
-        self.params["steps"] = self._setting(steps, "steps")
-        self.params["n_samples"] = self._setting(n_samples, "n_samples")
-
-    def attribute(self, a, b, target, probs):
-        keep, history = self.imask(a, b, target)
-        return keep.double().tolist(), {"final_ce": history[-1]["ce"] if history else None}, []
-
-
 class GMaskExplainer(_MaskExplainer):
     """GMASK: word groups across the pair and weighted attributions theta (eq. 8); also returns the groups.
 
@@ -274,7 +253,9 @@ class GMaskExplainer(_MaskExplainer):
         self.params["steps"] = self._setting(steps, "steps")
         self.params["n_samples"] = self._setting(n_samples, "n_samples")
 
-    def attribute(self, a, b, target, probs):
+    def attribute(self, features: WordFeatures, target: int, probs: torch.Tensor) -> tuple[list[float], dict[str, Any]]:
+        """theta [n_a + n_b] (eq. 8) and details; ``details["groups"]`` becomes the record's groups."""
+        a, b = features.batches
         n_a, n = len(a.words[0]), len(a.words[0]) + len(b.words[0])
         imask_keep, _ = self.imask(a, b, target)
         selected = select_top_words(imask_keep, n_a, self.params["k"])
@@ -291,8 +272,37 @@ class GMaskExplainer(_MaskExplainer):
         groups = group_records(fit.phi, fit.psi, selected, words, n_a)
         details = {"selected": selected, "n_groups": n_groups, "imask_keep": imask_keep.tolist(),
                    "phi": fit.phi.tolist(), "psi": fit.psi.tolist(),
-                   "final": fit.history[-1] if fit.history else {}}
-        return scores.tolist(), details, groups
+                   "final": fit.history[-1] if fit.history else {}, "groups": groups}
+        return scores.tolist(), details
+
+
+class IMaskExplainer(_MaskExplainer):
+    """IMASK: per-example individual word masks on both texts; score E[R_j] (unsigned keep probability).
+
+    Args:
+        model: a sentence-pair model.
+        steps: optimisation steps (default 100; 30 for MiniLM).
+        n_samples: relaxed mask samples per step, one batch (default 100; 32 for MiniLM).
+        lr: Adam learning rate (0.1).
+        tau: Gumbel-softmax temperature (0.5).
+        beta: weight of the entropy term (0.1).
+        seed: sampling seed.
+    """
+
+    name = "imask"
+    label = "IMASK (word masks)"
+
+    def __init__(self, model: LoadedPairModel, steps: int | None = None, n_samples: int | None = None,
+                 lr: float = 0.1, tau: float = 0.5, beta: float = 0.1, batch_size: int | None = None, seed: int = 0):
+        super().__init__(model, batch_size=batch_size, seed=seed, lr=lr, tau=tau, beta=beta,
+                         unit="keep probability")
+        self.params["steps"] = self._setting(steps, "steps")
+        self.params["n_samples"] = self._setting(n_samples, "n_samples")
+
+    def attribute(self, features: WordFeatures, target: int, probs: torch.Tensor) -> tuple[list[float], dict[str, Any]]:
+        """Keep probabilities E[R_j] [n_a + n_b] and the final cross-entropy of the fit."""
+        keep, history = self.imask(*features.batches, target)
+        return keep.double().tolist(), {"final_ce": history[-1]["ce"] if history else None}
 
 
 def group_records(phi: torch.Tensor, psi: torch.Tensor, selected: list[int], words: list[str],

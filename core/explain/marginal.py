@@ -39,6 +39,7 @@ import torch
 from core.data.tokenizers import EncodedBatch
 from core.explain.base import Explainer, ExplainError, log2_odds
 from core.explain.erasure import word_position_masks, zero_erasure_probs
+from core.explain.features import WordFeatures
 from core.lm.base import LikelihoodModel
 from core.models.factory import LoadedModel
 
@@ -164,6 +165,12 @@ class InputMarginalization(Explainer):
 
     name = "marginal"
     label = "input marginalization"
+    needs_likelihood = True
+    param_help = {"likelihood": "the model proposing candidate words p(c | x_-i) (default: the shipped MLM)",
+                  "sigma": "likelihood threshold: candidates below it are dropped (the paper's 1e-5)",
+                  "top_n": "keep the top-n candidates instead of thresholding at sigma",
+                  "oov": "drop or unk: candidates outside a word model's vocabulary",
+                  "keep_candidates": "candidates per word reported in the details"}
 
     def __init__(self, model: LoadedModel, likelihood: LikelihoodModel | None = None, sigma: float = 1e-5,
                  top_n: int | None = None, oov: str = "drop", keep_candidates: int = 5, batch_size: int | None = None,
@@ -177,8 +184,9 @@ class InputMarginalization(Explainer):
         self.likelihood = likelihood
         self.table = candidate_table(likelihood, model, oov)
 
-    def attribute(self, batch: EncodedBatch, target: int, probs: torch.Tensor) -> tuple[list[float], dict[str, Any]]:
+    def attribute(self, features: WordFeatures, target: int, probs: torch.Tensor) -> tuple[list[float], dict[str, Any]]:
         """Scores [n_words] in log2 odds (weight of evidence) and details (see class docstring)."""
+        batch = features.batch
         words = list(batch.words[0])
         rows = likelihood_rows(self.likelihood, words)
         plan = [select_candidates(rows[i], self.table.admissible, self.params["sigma"], self.params["top_n"])

@@ -16,9 +16,9 @@ from typing import Any
 
 import torch
 
-from core.data.tokenizers import EncodedBatch
 from core.explain.base import Explainer, ExplainError
 from core.explain.erasure import word_position_masks
+from core.explain.features import WordFeatures
 from core.models.factory import LoadedModel
 
 UNITS = {"vmask": "keep probability", "iba": "keep weight (lambda)", "l2x": "selection probability",
@@ -38,6 +38,7 @@ class VMaskExplainer(Explainer):
 
     name = "vmask"
     label = "VMASK mask E[q(R|x)]"
+    signed = False
     requires_mask = True
 
     def __init__(self, model: LoadedModel, batch_size: int | None = None, seed: int = 0):
@@ -45,8 +46,9 @@ class VMaskExplainer(Explainer):
         super().__init__(model, batch_size=batch_size, seed=seed, mask_kind=kind,
                          unit=UNITS.get(kind, "importance"), signed=False)
 
-    def attribute(self, batch: EncodedBatch, target: int, probs: torch.Tensor) -> tuple[list[float], dict[str, Any]]:
+    def attribute(self, features: WordFeatures, target: int, probs: torch.Tensor) -> tuple[list[float], dict[str, Any]]:
         """Scores [n_words] in [0, 1] (mean importance over each word's pieces); details hold per-piece values."""
+        batch = features.batch
         importance = self.model.model.token_importance(batch.input_ids[:1], batch.attention_mask[:1],
                                                        batch.token_mask[:1])
         if importance is None:

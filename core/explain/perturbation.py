@@ -1,11 +1,11 @@
-"""Sampling-based perturbation explainers on top of captum: LIME and Shapley value sampling.
+"""Sampling-based perturbation explainers on top of captum: LIME and Shapley value sampling, for texts and pairs.
 
-One binary feature per word: captum's ``feature_mask`` groups every position
-(piece) of a word, so for a wordpiece model a word's pieces are switched off
-together. Only word positions are inputs to captum; special tokens
-(``[CLS]``, ``[SEP]``) and padding are held fixed and never perturbed. A word
-that is "off" gets the baseline embedding: zero (default) or the embedding of
-the unknown token (``baseline="unk"``; every piece becomes ``[UNK]``).
+One binary feature per word (of the text, or of both texts of a pair): captum perturbs the
+word keep vector of :class:`core.explain.features.WordFeatures`, so for a wordpiece model a
+word's pieces are switched off together, and special tokens (``[CLS]``, ``[SEP]``) and padding
+are held fixed and never perturbed. A word that is "off" gets the baseline embedding: zero
+(default) or, for single texts, the embedding of the unknown token (``baseline="unk"``; every
+piece becomes ``[UNK]``).
 
 The explained quantity is the probability of the target class, so scores are
 in probability units. Both methods sample: they are seeded (torch, numpy and
@@ -29,11 +29,10 @@ from typing import Any, Callable, Iterator
 import numpy as np
 import torch
 
-from core.data.tokenizers import EncodedBatch
-from core.explain.base import Explainer, ExplainError
+from core.explain.base import Explainer, ExplainError, model_kind
+from core.explain.features import BASELINES, WordFeatures
 from core.models.factory import LoadedModel
 
-BASELINES = ("zero", "unk")
 # Fewest LIME samples for any text. The real bound is per text (more samples than words,
 # see check_lime_samples); the floor keeps short texts from being fitted on a handful of
 # samples that may well all be alike. The lime package's default is 5000, MaskLens's 500.
@@ -107,57 +106,40 @@ def lime_text_kernel(kernel_width: float) -> Callable[..., float]:
 
 
 class _CaptumExplainer(Explainer):
-    """Shared setup: word-position inputs [1, P, d], per-word feature mask [1, P, 1], target-probability forward."""
+    """Shared setup: captum perturbs the [1, n_words] keep vector of the features; forward = p(target)."""
 
     deterministic = False
+    supports = frozenset({"text", "pair"})
 
     def __init__(self, model: LoadedModel, n_samples: int, baseline: str = "zero", batch_size: int | None = None,
                  seed: int = 0, **extra: Any):
         if baseline not in BASELINES:
             raise ExplainError(f"baseline must be one of {', '.join(BASELINES)}, got {baseline!r}")
+        if baseline != "zero" and model_kind(model) == "pair":
+            raise ExplainError(f"{self.name}: a sentence-pair model erases words with zero embeddings only "
+                               f"(baseline='zero'), got {baseline!r}")
         n_samples = check_count(n_samples, f"{self.name}: n_samples")
         super().__init__(model, batch_size=batch_size, seed=seed, n_samples=n_samples, baseline=baseline,
                          unit="probability", **extra)
 
-    def attribute(self, batch: EncodedBatch, target: int, probs: torch.Tensor) -> tuple[list[float], dict[str, Any]]:
+    def attribute(self, features: WordFeatures, target: int, probs: torch.Tensor
+                  ) -> tuple[list[float], dict[str, Any]]:
         """Scores [n_words] in probability units (captum's attribution of word i's binary feature)."""
-        positions = torch.nonzero(batch.token_mask[0]).flatten()          # [P] word positions
-        embeddings = self.model.model.embed(batch.input_ids[:1])            # [1, T, d]
-        inputs = embeddings[:, positions]                                   # [1, P, d]
-        feature_mask = batch.word_ids[:1, positions].unsqueeze(-1)          # [1, P, 1] word index
-        baselines = self._baselines(batch, positions, inputs)
-        forward = self._forward(batch, embeddings, positions, target)
+        n = features.n_words
+        inputs = torch.ones(1, n, device=self.model.device)                  # [1, n] all words kept
+        feature_mask = torch.arange(n, device=self.model.device).unsqueeze(0)  # [1, n] one feature per word
+        baseline = self.params["baseline"]
+
+        def forward(keep: torch.Tensor) -> torch.Tensor:
+            return torch.softmax(features.keep_logits(keep, baseline), -1)[:, target]
+
         with seeded(self.seed, self.model.device):
-            attributions = self.run_captum(forward, inputs, baselines, feature_mask)  # [1, P, d]
-        per_position = attributions[0, :, 0]
-        n_words = len(batch.words[0])
-        first = [int(torch.nonzero(feature_mask[0, :, 0] == i)[0]) for i in range(n_words)]
-        return per_position[first].double().tolist(), {}
+            attributions = self.run_captum(forward, inputs, feature_mask)   # [1, n]
+        return attributions[0].double().tolist(), {}
 
-    def run_captum(self, forward: Callable, inputs: torch.Tensor, baselines: torch.Tensor | float,
-                   feature_mask: torch.Tensor) -> torch.Tensor:
-        """Attributions shaped like ``inputs`` [1, P, d]."""
+    def run_captum(self, forward: Callable, inputs: torch.Tensor, feature_mask: torch.Tensor) -> torch.Tensor:
+        """Attributions shaped like ``inputs`` [1, n_words]; the baseline of every feature is 0 (erased)."""
         raise NotImplementedError
-
-    def _baselines(self, batch: EncodedBatch, positions: torch.Tensor, inputs: torch.Tensor) -> torch.Tensor | float:
-        if self.params["baseline"] == "zero":
-            return 0.0
-        unk = torch.full_like(batch.input_ids[:1, positions], self.model.tokenizer.unk_id)
-        return self.model.model.embed(unk).to(inputs.dtype)                 # [1, P, d]
-
-    def _forward(self, batch: EncodedBatch, embeddings: torch.Tensor, positions: torch.Tensor,
-                 target: int) -> Callable[[torch.Tensor], torch.Tensor]:
-        """f(word embeddings [B, P, d]) -> [B] p(target), special tokens and padding held fixed."""
-        attention, tokens = batch.attention_mask[:1], batch.token_mask[:1]
-
-        def forward(word_embeddings: torch.Tensor) -> torch.Tensor:
-            n = word_embeddings.shape[0]
-            full = embeddings.expand(n, -1, -1).clone()
-            full[:, positions] = word_embeddings
-            logits = self.model.model.forward_embeddings(full, attention.expand(n, -1), tokens.expand(n, -1)).logits
-            return torch.softmax(logits, -1)[:, target]
-
-        return forward
 
 
 class LimeExplainer(_CaptumExplainer):
@@ -168,11 +150,11 @@ class LimeExplainer(_CaptumExplainer):
     each word on/off independently with probability 1/2 (captum's default).
 
     Args:
-        model: the model to explain.
+        model: the model to explain (a single-text or a pair model).
         n_samples: perturbed texts to sample (default 500); at least
-            :data:`MIN_LIME_SAMPLES` (10), and more than the explained text has
-            words (checked per text; see :func:`check_lime_samples`).
-        baseline: ``"zero"`` embedding or ``"unk"`` for words switched off.
+            :data:`MIN_LIME_SAMPLES` (10), and more than the explained input has
+            words (checked per input; see :func:`check_lime_samples`).
+        baseline: ``"zero"`` embedding or ``"unk"`` for words switched off (single texts).
         kernel_width: similarity kernel width on the cosine distance (0.25).
         ridge_alpha: ridge penalty of the surrogate (1.0).
         batch_size: most perturbed texts per forward.
@@ -180,31 +162,36 @@ class LimeExplainer(_CaptumExplainer):
 
     Raises:
         ExplainError: ``n_samples`` below 10 (here) or not above the number of
-            words of a text (in :meth:`explain`).
+            words of an input (in :meth:`explain`).
     """
 
     name = "lime"
     label = "LIME"
+    param_help = {"n_samples": "perturbed inputs the surrogate is fitted on (more than the input has words)",
+                  "baseline": "zero: erased words get a zero embedding; unk: the unknown token's (single texts)",
+                  "kernel_width": "width of LIME's similarity kernel on the cosine distance",
+                  "ridge_alpha": "ridge penalty of the linear surrogate"}
 
     def __init__(self, model: LoadedModel, n_samples: int = 500, baseline: str = "zero", kernel_width: float = 0.25,
                  ridge_alpha: float = 1.0, batch_size: int | None = None, seed: int = 0):
         super().__init__(model, check_lime_samples(n_samples), baseline, batch_size, seed, kernel_width=kernel_width,
                          surrogate="ridge", ridge_alpha=ridge_alpha)
 
-    def attribute(self, batch: EncodedBatch, target: int, probs: torch.Tensor) -> tuple[list[float], dict[str, Any]]:
+    def attribute(self, features: WordFeatures, target: int, probs: torch.Tensor
+                  ) -> tuple[list[float], dict[str, Any]]:
         """As :meth:`_CaptumExplainer.attribute`, after checking there are more samples than words."""
-        check_lime_samples(self.params["n_samples"], len(batch.words[0]))
-        return super().attribute(batch, target, probs)
+        check_lime_samples(self.params["n_samples"], features.n_words)
+        return super().attribute(features, target, probs)
 
-    def run_captum(self, forward, inputs, baselines, feature_mask) -> torch.Tensor:
-        """captum ``Lime.attribute`` with the ridge surrogate; [1, P, d] coefficients per word."""
+    def run_captum(self, forward, inputs, feature_mask) -> torch.Tensor:
+        """captum ``Lime.attribute`` with the ridge surrogate; [1, n_words] coefficients."""
         from captum._utils.models.linear_model import SkLearnRidge
         from captum.attr import Lime
 
         lime = Lime(forward, interpretable_model=SkLearnRidge(alpha=self.params["ridge_alpha"]),
                     similarity_func=lime_text_kernel(self.params["kernel_width"]))
-        return lime.attribute(inputs, baselines=baselines, feature_mask=feature_mask,
-                              n_samples=self.params["n_samples"], perturbations_per_eval=self.batch_size)
+        return lime.attribute(inputs, baselines=0.0, feature_mask=feature_mask, n_samples=self.params["n_samples"],
+                              perturbations_per_eval=self.batch_size)
 
 
 class ShapleyExplainer(_CaptumExplainer):
@@ -216,13 +203,13 @@ class ShapleyExplainer(_CaptumExplainer):
     p(y | x) - p(y | baseline text) for every sample).
 
     Args:
-        model: the model to explain.
+        model: the model to explain (a single-text or a pair model).
         n_permutations: permutations to sample (captum's ``n_samples``; default 25);
             a positive integer (1 is a valid, noisy estimate).
         n_samples: the same count under LIME's name, used when ``n_permutations``
             is not given (so ``explain(..., n_samples=k)`` sets both methods' counts,
             and a settings dict with both names gives each method its own).
-        baseline: ``"zero"`` embedding or ``"unk"`` for absent words.
+        baseline: ``"zero"`` embedding or ``"unk"`` for absent words (single texts).
         batch_size: most perturbed texts per forward.
         seed: sampling seed.
 
@@ -231,6 +218,9 @@ class ShapleyExplainer(_CaptumExplainer):
 
     name = "shapley"
     label = "Shapley value sampling"
+    param_help = {"n_permutations": "random word orders averaged (1 is a valid, noisy estimate)",
+                  "n_samples": "the same count under LIME's name, used when n_permutations is not given",
+                  "baseline": "zero: absent words get a zero embedding; unk: the unknown token's (single texts)"}
 
     def __init__(self, model: LoadedModel, n_permutations: int | None = None, n_samples: int | None = None,
                  baseline: str = "zero", batch_size: int | None = None, seed: int = 0):
@@ -238,10 +228,10 @@ class ShapleyExplainer(_CaptumExplainer):
         count = check_count(count, "shapley: n_permutations (n_samples)")
         super().__init__(model, count, baseline, batch_size, seed, n_permutations=count)
 
-    def run_captum(self, forward, inputs, baselines, feature_mask) -> torch.Tensor:
-        """captum ``ShapleyValueSampling.attribute``; [1, P, d] Shapley value per word."""
+    def run_captum(self, forward, inputs, feature_mask) -> torch.Tensor:
+        """captum ``ShapleyValueSampling.attribute``; [1, n_words] Shapley value per word."""
         from captum.attr import ShapleyValueSampling
 
-        return ShapleyValueSampling(forward).attribute(inputs, baselines=baselines, feature_mask=feature_mask,
+        return ShapleyValueSampling(forward).attribute(inputs, baselines=0.0, feature_mask=feature_mask,
                                                        n_samples=self.params["n_samples"],
                                                        perturbations_per_eval=self.batch_size)

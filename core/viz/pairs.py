@@ -14,7 +14,7 @@ from __future__ import annotations
 import html
 from typing import Sequence
 
-from core.explain.pair_base import PairExplanation
+from core.explain.base import PairExplanation
 from core.viz.heatmap import score_scale
 
 HUE_A = (231, 41, 138)    # pink, first text
