@@ -22,7 +22,7 @@ from typing import Sequence
 from core import paths
 from core.cli_common import run_cli
 from core.data.datasets import list_datasets, load_user_csv
-from core.models.factory import ARCHITECTURES
+from core.models.architectures import architecture_names, architecture_spec
 from core.training import METHODS, TrainSettings, train
 
 
@@ -33,7 +33,7 @@ def build_parser() -> argparse.ArgumentParser:
     source.add_argument("--dataset", default="movie-snippets", help=f"bundled dataset: {', '.join(list_datasets())}")
     source.add_argument("--csv", help="your own CSV with columns text,label (split column optional); "
                         "for --model dattn: text_a,text_b,label")
-    parser.add_argument("--model", dest="architecture", choices=(*ARCHITECTURES, "dattn"), default="cnn",
+    parser.add_argument("--model", dest="architecture", choices=architecture_names(trainable=True), default="cnn",
                         help="dattn: the decomposable attention sentence-pair model (method base only)")
     parser.add_argument("--method", choices=METHODS, default="base")
     parser.add_argument("--epochs", type=int)
@@ -75,7 +75,7 @@ def build_parser() -> argparse.ArgumentParser:
 def main(argv: Sequence[str] | None = None) -> int:
     """Train as the arguments say; prints the metrics and the checkpoint path."""
     args = build_parser().parse_args(argv)
-    if args.architecture == "dattn":
+    if architecture_spec(args.architecture).pair:
         return train_pair_model(args)
     names = {f.name for f in fields(TrainSettings)}
     settings = TrainSettings(**{k: v for k, v in vars(args).items() if k in names and v is not None})
@@ -97,19 +97,21 @@ def train_pair_model(args: argparse.Namespace) -> int:
     from core.data.pairs import PAIR_DATASETS, TREC_PAIRS, load_pair_csv, load_pair_dataset
     from core.training.pairs import PairTrainSettings, train_dattn
 
-    if args.method != "base":
-        raise ValueError(f"--model dattn trains with method base only, not {args.method!r}")
+    methods = architecture_spec(args.architecture).methods
+    if args.method not in methods:
+        raise ValueError(f"--model {args.architecture} trains with method {' or '.join(methods)} only, "
+                         f"not {args.method!r}")
     if args.csv:
         data = load_pair_csv(args.csv)
     else:
         dataset = TREC_PAIRS if args.dataset == "movie-snippets" else args.dataset  # the parser's one-text default
         if dataset not in PAIR_DATASETS:
-            raise ValueError(f"--model dattn needs a pair dataset ({', '.join(PAIR_DATASETS)}) or --csv with "
-                             f"columns text_a,text_b,label; {dataset!r} has one text per example")
+            raise ValueError(f"--model {args.architecture} needs a pair dataset ({', '.join(PAIR_DATASETS)}) or "
+                             f"--csv with columns text_a,text_b,label; {dataset!r} has one text per example")
         data = load_pair_dataset(dataset)
     chosen = {"epochs": args.epochs, "batch_size": args.batch_size, "lr": args.lr, "seed": args.seed,
               "device": args.device, "half_precision": args.half_precision,
-              "name": args.name or f"dattn-{data.name}"}
+              "name": args.name or f"{args.architecture}-{data.name}"}
     settings = PairTrainSettings(**{k: v for k, v in chosen.items() if v is not None})
     model, metrics = train_dattn(data, settings, output_dir=args.output_dir, overwrite=args.overwrite)
     path = Path(args.output_dir or paths.user_models_dir()) / settings.name

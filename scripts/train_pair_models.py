@@ -19,6 +19,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from core import paths  # noqa: E402
 from core.data.pairs import TREC_PAIRS, trec_answer_type_pairs  # noqa: E402
+from core.models.architectures import DATTN, MINILM_SIM  # noqa: E402
 from core.models.pair_build import build_pair_classifier, bundle_pair, save_pair_model  # noqa: E402
 from core.training.pairs import PairTrainSettings, calibrate_similarity, train_dattn  # noqa: E402
 
@@ -30,22 +31,22 @@ def main() -> None:
     args = parser.parse_args()
     data = trec_answer_type_pairs()
     if args.only in (None, "dattn"):
-        settings = PairTrainSettings(name=f"dattn-{TREC_PAIRS}", epochs=args.epochs, device="cpu")
+        settings = PairTrainSettings(name=f"{DATTN.name}-{TREC_PAIRS}", epochs=args.epochs, device="cpu")
         _, metrics = train_dattn(data, settings, output_dir=paths.SHIPPED_CHECKPOINTS_DIR, overwrite=True)
-        print("dattn", json.dumps(metrics))
+        print(DATTN.name, json.dumps(metrics))
     if args.only in (None, "minilm"):
-        model_config = {"encoder": "packaged", "max_len": 128}
-        config = {"architecture": "minilm-sim", "method": "calibrated-cosine", "dataset": TREC_PAIRS, "pair": True,
+        model_config = MINILM_SIM.model_config()
+        config = {"architecture": MINILM_SIM.name, "method": "calibrated-cosine", "dataset": TREC_PAIRS, "pair": True,
                   "label_names": ["not similar", "similar"], "model_config": model_config,
                   "mask_config": {"kind": "none"}, "data_fingerprint": data.fingerprint}
-        model = bundle_pair(build_pair_classifier("minilm-sim", model_config, 2), config)
+        model = bundle_pair(build_pair_classifier(MINILM_SIM.name, model_config, 2), config)
         calibration = calibrate_similarity(model, data)
         model.config["calibration"] = calibration
         model.config["metrics"] = {"dev_accuracy": calibration["dev_accuracy"],
                                    "test_accuracy": calibration["test_accuracy"],
                                    "majority_test_accuracy": calibration["majority_test_accuracy"]}
-        save_pair_model(model, paths.SHIPPED_CHECKPOINTS_DIR / f"minilm-sim-{TREC_PAIRS}")
-        print("minilm-sim", json.dumps(calibration))
+        save_pair_model(model, paths.SHIPPED_CHECKPOINTS_DIR / f"{MINILM_SIM.name}-{TREC_PAIRS}")
+        print(MINILM_SIM.name, json.dumps(calibration))
 
 
 if __name__ == "__main__":

@@ -8,8 +8,7 @@ listing is refreshed so the new checkpoint is in every page's model picker.
 from __future__ import annotations
 
 import io
-import re
-from dataclasses import MISSING, fields
+from dataclasses import MISSING
 
 import streamlit as st
 
@@ -32,7 +31,6 @@ METHOD_FIELDS = {
     "evarm": ["vib_beta", "supcon_tau", "tau", "mask_hidden"],
     "evarm_mask": ["vib_beta", "tau", "mask_hidden"],
 }
-ARCHITECTURE_FIELDS = {"minilm": ["minilm_trainable_layers"]}
 PAPER_NOTES = {
     "base": "VMASK paper (Chen & Ji 2020): Adam, lr 1e-3 (BERT 2e-5; MaskLens' MiniLM 3e-5), batch 50 (32 for "
             "BERT), dropout 0.2; the epoch with the best dev accuracy is kept.",
@@ -44,29 +42,26 @@ PAPER_NOTES = {
 }
 
 
-def settings_help() -> dict[str, str]:
-    """Each TrainSettings field's description, read from its docstring (so new fields get theirs too)."""
-    from core.training import TrainSettings
+def architecture_labels() -> str:
+    """The single-text architectures' labels in prose ("CNN, LSTM or MiniLM")."""
+    from core.models.architectures import architecture_names, architecture_spec
 
-    doc = (TrainSettings.__doc__ or "").split("Attributes:", 1)[-1]
-    help_of, current = {}, []
-    for line in doc.splitlines():
-        match = re.match(r"\s{8}([\w, ]+):\s*(.*)", line)
-        if match:
-            current = [name.strip() for name in match.group(1).split(",")]
-            for name in current:
-                help_of[name] = match.group(2)
-        elif line.strip() and current:
-            for name in current:
-                help_of[name] += " " + line.strip()
-    return help_of
+    labels = [architecture_spec(name).label for name in architecture_names(pair=False)]
+    return " or ".join([", ".join(labels[:-1]), labels[-1]] if len(labels) > 1 else labels)
+
+
+def architecture_fields() -> dict[str, list[str]]:
+    """Architecture -> the TrainSettings fields the page shows for it only (its spec's ``page_fields``)."""
+    from core.models.architectures import ARCHITECTURE_SPECS
+
+    return {name: list(spec.page_fields) for name, spec in ARCHITECTURE_SPECS.items() if spec.page_fields}
 
 
 def settings_defaults() -> dict[str, object]:
     """TrainSettings field -> its default (the papers' defaults; None = resolved per architecture)."""
-    from core.training import TrainSettings
+    from core.training.settings import settings_fields
 
-    return {f.name: f.default for f in fields(TrainSettings) if f.default is not MISSING}
+    return {f.name: f.default for f in settings_fields() if f.default is not MISSING}
 
 
 def number_widget(field: str, default, help_text: str, key: str):
@@ -89,7 +84,7 @@ def method_fields(method: str, architecture: str, defaults: dict) -> list[str]:
     if listed is None:
         prefix = method.split("_")[0] + "_"
         listed = [name for name in defaults if name.startswith(prefix)]
-    return [name for name in listed + ARCHITECTURE_FIELDS.get(architecture, []) if name in defaults]
+    return [name for name in listed + architecture_fields().get(architecture, []) if name in defaults]
 
 
 def methods_for(architecture: str) -> list[str]:
@@ -139,13 +134,14 @@ def settings_panel(dataset: str):
     """Architecture, method and hyper-parameters; returns a TrainSettings."""
     import torch
 
-    from core.models.factory import ARCHITECTURES
+    from core.models.architectures import architecture_names, architecture_spec
     from core.training import TrainSettings
-    from core.training.trainer import DEFAULT_BATCH, DEFAULT_EPOCHS, DEFAULT_LR
+    from core.training.settings import settings_help
 
     defaults, help_of = settings_defaults(), settings_help()
     arch_col, method_col = st.columns(2)
-    architecture = arch_col.selectbox("Architecture", list(ARCHITECTURES), key="train_architecture")
+    architecture = arch_col.selectbox("Architecture", list(architecture_names(pair=False)), key="train_architecture")
+    spec = architecture_spec(architecture, pair=False)
     method = method_col.selectbox("Method", methods_for(architecture), key="train_method")
     for note_method in dict.fromkeys(("base", method)):
         if note_method in PAPER_NOTES:
@@ -153,13 +149,13 @@ def settings_panel(dataset: str):
     values: dict = {}
     cols = st.columns(3)
     with cols[0]:
-        values["epochs"] = st.number_input("epochs", value=DEFAULT_EPOCHS[architecture], step=1,
+        values["epochs"] = st.number_input("epochs", value=spec.epochs, step=1,
                                            help=help_of.get("epochs"), key=f"train_epochs_{architecture}")
     with cols[1]:
-        values["batch_size"] = st.number_input("batch size", value=DEFAULT_BATCH[architecture], step=1,
+        values["batch_size"] = st.number_input("batch size", value=spec.batch_size, step=1,
                                                help=help_of.get("batch_size"), key=f"train_batch_{architecture}")
     with cols[2]:
-        values["lr"] = st.number_input("learning rate", value=DEFAULT_LR[architecture], format="%g", step=1e-4,
+        values["lr"] = st.number_input("learning rate", value=spec.learning_rate, format="%g", step=1e-4,
                                        help=help_of.get("lr"), key=f"train_lr_{architecture}")
     shown = method_fields(method, architecture, defaults)
     if shown:
@@ -184,11 +180,11 @@ def settings_panel(dataset: str):
         devices = ["auto", "cpu"] + (["cuda"] if torch.cuda.is_available() else [])
         values["device"] = st.selectbox("device", devices, key="train_device",
                                         help="auto: CUDA when present, else CPU")
-    if architecture == "minilm" and not torch.cuda.is_available():
-        st.caption("No CUDA device here: a full MiniLM epoch on movie-snippets takes about 3 minutes on a 2-core "
-                   "CPU (README benchmarks); set max train examples for a quick run.")
+    if spec.transformer and not torch.cuda.is_available():
+        st.caption(f"No CUDA device here: a full {spec.label} epoch on movie-snippets takes about 3 minutes on a "
+                   "2-core CPU (README benchmarks); set max train examples for a quick run.")
     with st.expander("More settings"):
-        owned = {f for names in [*METHOD_FIELDS.values(), *ARCHITECTURE_FIELDS.values()] for f in names}
+        owned = {f for names in [*METHOD_FIELDS.values(), *architecture_fields().values()] for f in names}
         rest = [name for name in defaults if name not in MAIN_FIELDS | owned and name not in shown
                 and isinstance(defaults[name], (int, float, type(None)))]
         cols = st.columns(4)
@@ -280,7 +276,7 @@ def main() -> None:
     from core.training.background import user_model_exists
 
     st.title("Train a model")
-    st.markdown("Train a CNN, LSTM or MiniLM classifier with one of the papers' methods on a bundled dataset or "
+    st.markdown(f"Train a {architecture_labels()} classifier with one of the papers' methods on a bundled dataset or "
                 "your own CSV. Training runs in the background of this session; the model is saved under "
                 "`$MASKLENS_HOME/models` and appears in every page's model picker.")
     run = st.session_state.get(RUN_KEY)

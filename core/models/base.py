@@ -41,8 +41,6 @@ class MaskedTextClassifier(nn.Module):
         mask_layer: module in the mask slot; ``None`` means :class:`NoMask`.
     """
 
-    architecture = "abstract"
-
     def __init__(self, mask_layer: nn.Module | None = None):
         super().__init__()
         self.mask = mask_layer if mask_layer is not None else NoMask()

@@ -25,8 +25,6 @@ class CNNClassifier(MaskedTextClassifier):
         num_classes: number of output classes.
     """
 
-    architecture = "cnn"
-
     def __init__(self, embeddings: torch.Tensor, num_classes: int, filter_sizes=(3, 4, 5), num_filters: int = 100,
                  dropout: float = 0.2, mask_layer: nn.Module | None = None):
         super().__init__(mask_layer)

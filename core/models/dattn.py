@@ -36,8 +36,6 @@ class DecomposableAttention(PairClassifier):
         dropout: dropout before every linear layer of F, G, H.
     """
 
-    architecture = "dattn"
-
     def __init__(self, embeddings: torch.Tensor, num_classes: int, hidden_dim: int = 100, dropout: float = 0.2):
         super().__init__()
         self.embedding = nn.Embedding.from_pretrained(embeddings.float(), freeze=True, padding_idx=0)

@@ -17,12 +17,15 @@ rebuilt from the package, not stored).
 
 A mask config says what sits in the mask slot: ``{"kind": "none" | "vmask" |
 "iba" | "l2x" | "evarm", ...layer arguments}`` (``evarm``: MiniLM only).
+
+How each architecture builds its network and tokenizer, and its default sizes, are
+declared by its spec in :mod:`core.models.architectures`; this module dispatches to them.
 """
 
 from __future__ import annotations
 
 from contextlib import contextmanager
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Iterator, Sequence
 
@@ -32,118 +35,46 @@ import torch
 from core import checkpoints
 from core.checkpoints import CheckpointError
 from core.data import pretrained
-from core.data.tokenizers import EncodedBatch, Vocab, WordPieceTokenizer, WordTokenizer
-from core.models.base import MaskedTextClassifier
-from core.models.cnn import CNNClassifier
-from core.models.lstm import LSTMClassifier
+from core.data.tokenizers import EncodedBatch
+from core.models.architectures import ARCHITECTURES, architecture_spec, names_where
 from core.models.attention import VIBCompressor
-from core.models.evarm import EVarMClassifier, EVarMGate
+from core.models.base import MaskedTextClassifier
+from core.models.bundle import ModelBundle
+from core.models.evarm import EVarMGate
 from core.models.masks import MASK_LAYERS
-from core.models.minilm import MiniLMClassifier
 
-ARCHITECTURES = ("cnn", "lstm", "minilm")
+__all__ = ["ARCHITECTURES", "LoadedModel", "ModelBundle", "build_classifier", "bundle", "config_errors_named",
+           "default_model_config", "frozen_fingerprints", "restore_weights", "save_model"]
 
 
 def default_model_config(architecture: str) -> dict[str, Any]:
-    """The paper-derived default sizes for ``architecture`` (without vocab/max_len)."""
-    defaults = {
-        "cnn": {"filter_sizes": [3, 4, 5], "num_filters": 100, "dropout": 0.2, "embedding_seed": 0},
-        "lstm": {"hidden_dim": 150, "dropout": 0.2, "embedding_seed": 0},
-        "minilm": {"encoder": "packaged", "dropout": 0.2, "max_len": 128},
-    }
-    if architecture not in defaults:
-        raise ValueError(f"unknown architecture {architecture!r}; choose one of {', '.join(ARCHITECTURES)}")
-    return dict(defaults[architecture])
+    """The paper-derived default sizes for the single-text ``architecture`` (without vocab/max_len).
 
-
-def build_encoder(spec: Any):
-    """The BERT-family encoder a model config names: the packaged MiniLM, or a seeded random BERT (tests)."""
-    from transformers import BertConfig, BertModel
-    from transformers.utils import logging as hf_logging
-
-    if spec == "packaged":
-        # The packaged weights include a pooler we do not use; its "unexpected key" report is noise.
-        hf_logging.set_verbosity_error()
-        hf_logging.disable_progress_bar()
-        return BertModel.from_pretrained(str(pretrained.minilm_dir()), local_files_only=True, add_pooling_layer=False)
-    torch.manual_seed(int(spec.get("seed", 0)))
-    return BertModel(BertConfig(**spec["bert_config"]), add_pooling_layer=False)
-
-
-def _build_tokenizer(architecture: str, model_config: dict[str, Any]):
-    if architecture == "minilm":
-        spec = model_config["encoder"]
-        directory = pretrained.minilm_dir() if spec == "packaged" else spec.get("tokenizer_dir", pretrained.minilm_dir())
-        return WordPieceTokenizer.from_directory(directory, max_len=int(model_config["max_len"]))
-    min_len = max(model_config.get("filter_sizes", [1]))
-    return WordTokenizer(Vocab(model_config["vocab"]), max_len=int(model_config["max_len"]), min_len=min_len)
+    Raises:
+        ValueError: an unknown (or a sentence-pair) architecture, listing the choices.
+    """
+    return architecture_spec(architecture, pair=False).model_config()
 
 
 def build_classifier(architecture: str, model_config: dict[str, Any], mask_config: dict[str, Any],
                      num_classes: int) -> MaskedTextClassifier:
     """A freshly initialised classifier (frozen pretrained parts loaded) for the configs."""
-    model = _build_network(architecture, model_config, mask_config, num_classes)
+    spec = architecture_spec(architecture, pair=False)
+    _check_mask_kind(mask_config.get("kind", "none"), spec.layer_gate)
+    model = spec.build(model_config, {"kind": "none", **mask_config}, num_classes)
     compressor = model_config.get("compressor")
     if compressor is not None:
         model.compressor = VIBCompressor(model.head[-1].in_features, num_classes, **compressor)
     return model
 
 
-def _build_network(architecture: str, model_config: dict[str, Any], mask_config: dict[str, Any],
-                   num_classes: int) -> MaskedTextClassifier:
-    mask_config = dict(mask_config)
-    mask_kind = mask_config.pop("kind", "none")
+def _check_mask_kind(mask_kind: str, layer_gate: bool) -> None:
+    """ValueError for an unknown mask kind, or the E-VarM gate on a family without per-layer states."""
     if mask_kind not in MASK_LAYERS and mask_kind != EVarMGate.kind:
         raise ValueError(f"unknown mask kind {mask_kind!r}; choose one of {', '.join([*MASK_LAYERS, 'evarm'])}")
-    if mask_kind == EVarMGate.kind and architecture != "minilm":
-        raise ValueError("the evarm gate reads every encoder layer and needs architecture minilm")
-    if architecture == "minilm":
-        encoder = build_encoder(model_config["encoder"])
-        options = {"dropout": model_config["dropout"], "pooling": model_config.get("pooling", "mean"),
-                   "trainable_layers": model_config.get("trainable_layers")}
-        hidden = encoder.config.hidden_size
-        if mask_kind == EVarMGate.kind:
-            gate = EVarMGate(hidden, encoder.config.num_hidden_layers + 1, **mask_config)
-            return EVarMClassifier(encoder, num_classes, mask_layer=gate, **options)
-        mask = MASK_LAYERS[mask_kind](hidden, **mask_config) if mask_kind != "none" else None
-        return MiniLMClassifier(encoder, num_classes, mask_layer=mask, **options)
-    table, _ = pretrained.glove_table(model_config["vocab"], seed=int(model_config["embedding_seed"]))
-    mask = MASK_LAYERS[mask_kind](table.shape[1], **mask_config) if mask_kind != "none" else None
-    if architecture == "cnn":
-        return CNNClassifier(table, num_classes, filter_sizes=model_config["filter_sizes"],
-                             num_filters=model_config["num_filters"], dropout=model_config["dropout"], mask_layer=mask)
-    if architecture == "lstm":
-        return LSTMClassifier(table, num_classes, hidden_dim=model_config["hidden_dim"],
-                              dropout=model_config["dropout"], mask_layer=mask,
-                              pooling=model_config.get("pooling", "max"))
-    raise ValueError(f"unknown architecture {architecture!r}; choose one of {', '.join(ARCHITECTURES)}")
-
-
-@dataclass
-class ModelBundle:
-    """A network with its tokenizer and checkpoint config (base of the single-text and pair bundles).
-
-    Attributes:
-        name: registry name (checkpoint directory name), or "" for an unsaved model.
-        model: the network, in eval mode.
-        tokenizer: a :class:`WordTokenizer` or :class:`WordPieceTokenizer`.
-        config: the checkpoint config (architecture, method, dataset, label names, metrics, ...).
-        path: the checkpoint directory it was loaded from (None for an unsaved model).
-    """
-
-    name: str
-    model: Any
-    tokenizer: Any
-    config: dict[str, Any] = field(default_factory=dict)
-    path: Path | None = None
-
-    @property
-    def label_names(self) -> list[str]:
-        return list(self.config["label_names"])
-
-    @property
-    def device(self) -> torch.device:
-        return self.model.device
+    if mask_kind == EVarMGate.kind and not layer_gate:
+        gated = " or ".join(names_where(lambda spec: spec.layer_gate))
+        raise ValueError(f"the evarm gate reads every encoder layer and needs architecture {gated}")
 
 
 @dataclass
@@ -168,8 +99,8 @@ class LoadedModel(ModelBundle):
 def bundle(model: MaskedTextClassifier, config: dict[str, Any], name: str = "", path: Path | None = None
            ) -> LoadedModel:
     """Wrap a freshly built or trained ``model`` with the tokenizer its config describes."""
-    return LoadedModel(name, model.eval(), _build_tokenizer(config["architecture"], config["model_config"]), config,
-                       path)
+    tokenizer = architecture_spec(config["architecture"], pair=False).tokenizer(config["model_config"])
+    return LoadedModel(name, model.eval(), tokenizer, config, path)
 
 
 def frozen_fingerprints(model: MaskedTextClassifier) -> dict[str, str]:

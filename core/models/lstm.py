@@ -30,8 +30,6 @@ class LSTMClassifier(MaskedTextClassifier):
         pooling: ``max`` (LSTM-base) or ``attention`` (LSTM-ATT / LSTM-VAT learner).
     """
 
-    architecture = "lstm"
-
     def __init__(self, embeddings: torch.Tensor, num_classes: int, hidden_dim: int = 150, dropout: float = 0.2,
                  mask_layer: nn.Module | None = None, pooling: str = "max"):
         super().__init__(mask_layer)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import torch
 from torch import nn
 
+from core.models import encoder as encoder_names
 from core.models.attention import AdditiveAttention
 from core.models.base import MaskedTextClassifier
 
@@ -36,8 +37,6 @@ class MiniLMClassifier(MaskedTextClassifier):
             of being stored (keeps shipped checkpoints small). None: all layers.
     """
 
-    architecture = "minilm"
-
     def __init__(self, encoder: nn.Module, num_classes: int, dropout: float = 0.2,
                  mask_layer: nn.Module | None = None, pooling: str = "mean", trainable_layers: int | None = None):
         super().__init__(mask_layer)
@@ -50,23 +49,16 @@ class MiniLMClassifier(MaskedTextClassifier):
         self.encoder.get_input_embeddings().weight.requires_grad_(False)
         self.trainable_layers = trainable_layers
         for name, param in self.encoder.named_parameters():
-            if self._is_frozen_encoder_param(f"encoder.{name}"):
+            if self._frozen_in_encoder(name):
                 param.requires_grad_(False)
         hidden = encoder.config.hidden_size
         self.pooling = pooling
         self.attention = AdditiveAttention(hidden) if pooling == "attention" else None
         self.head = nn.Sequential(nn.Dropout(dropout), nn.Linear(hidden, num_classes))
 
-    def _is_frozen_encoder_param(self, name: str) -> bool:
-        if name == "encoder.embeddings.word_embeddings.weight":
-            return True
-        if self.trainable_layers is None:
-            return False
-        if name.startswith("encoder.embeddings."):
-            return True
-        first_trained = self.encoder.config.num_hidden_layers - int(self.trainable_layers)
-        parts = name.split(".")
-        return parts[1:3] == ["encoder", "layer"] and int(parts[3]) < first_trained
+    def _frozen_in_encoder(self, name: str) -> bool:
+        """Whether the encoder parameter ``name`` (its name inside the encoder) is frozen and not stored."""
+        return encoder_names.is_frozen(name, self.encoder.config.num_hidden_layers, self.trainable_layers)
 
     def embed(self, input_ids: torch.Tensor) -> torch.Tensor:
         return self.encoder.get_input_embeddings()(input_ids)
@@ -84,4 +76,6 @@ class MiniLMClassifier(MaskedTextClassifier):
         return (hidden * weights).sum(1) / weights.sum(1).clamp(min=1.0)
 
     def frozen_parameter_names(self) -> list[str]:
-        return [name for name, _ in self.named_parameters() if self._is_frozen_encoder_param(name)]
+        """The frozen encoder parameters (rebuilt from the package at load time, not stored)."""
+        names = [(name, encoder_names.encoder_name(name)) for name, _ in self.named_parameters()]
+        return [name for name, inner in names if inner is not None and self._frozen_in_encoder(inner)]

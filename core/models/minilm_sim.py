@@ -5,6 +5,7 @@ from __future__ import annotations
 import torch
 from torch import nn
 
+from core.models import encoder as encoder_names
 from core.models.pair import PairClassifier
 
 
@@ -24,8 +25,6 @@ class CosineSimilarityClassifier(PairClassifier):
     Args:
         encoder: a ``transformers`` ``BertModel`` (frozen here).
     """
-
-    architecture = "minilm-sim"
 
     def __init__(self, encoder: nn.Module, threshold: float = 0.5, scale: float = 10.0):
         super().__init__()
@@ -53,7 +52,9 @@ class CosineSimilarityClassifier(PairClassifier):
         return torch.stack([torch.zeros_like(logit), logit], dim=-1)
 
     def frozen_parameter_names(self) -> list[str]:
-        return [name for name in self.state_dict() if name.startswith("encoder.")]
+        """The whole encoder (rebuilt from the package at load time, not stored)."""
+        return [name for name in self.state_dict() if encoder_names.encoder_name(name) is not None]
 
     def fingerprinted_parameter_names(self) -> list[str]:
-        return ["encoder.embeddings.word_embeddings.weight"]
+        """The word-piece table alone is checked at load time (it identifies the package's encoder)."""
+        return [encoder_names.classifier_name(encoder_names.WORD_EMBEDDINGS)]

@@ -30,15 +30,11 @@ from torch import nn
 
 from core.data.text import split_words
 from core.data.tokenizers import EncodedBatch
-from core.models.factory import ModelBundle
-
-PAIR_ARCHITECTURES = ("dattn", "minilm-sim")
+from core.models.bundle import ModelBundle
 
 
 class PairClassifier(nn.Module):
     """Base class: subclasses define :meth:`embed` and :meth:`compare` (siamese reading of A and B)."""
-
-    architecture = "abstract-pair"
 
     @property
     def device(self) -> torch.device:

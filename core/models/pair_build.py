@@ -2,7 +2,8 @@
 
 The contract (:class:`~core.models.pair.PairClassifier`, :class:`~core.models.pair.LoadedPairModel`)
 lives in :mod:`core.models.pair`; the architectures (:mod:`core.models.dattn`,
-:mod:`core.models.minilm_sim`) build on it, and this module builds them.
+:mod:`core.models.minilm_sim`) build on it, and their specs (:mod:`core.models.architectures`)
+say how this module builds them.
 """
 
 from __future__ import annotations
@@ -13,32 +14,27 @@ from typing import Any
 
 import torch
 
-from core.data import pretrained
-from core.data.tokenizers import Vocab, WordPieceTokenizer, WordTokenizer
 from core.device import pick_device
-from core.models.dattn import DecomposableAttention
-from core.models.factory import build_encoder, restore_weights, save_model
-from core.models.minilm_sim import CosineSimilarityClassifier
-from core.models.pair import PAIR_ARCHITECTURES, LoadedPairModel, PairClassifier
+from core.models.architectures import PAIR_ARCHITECTURES, architecture_spec
+from core.models.factory import restore_weights, save_model
+from core.models.pair import LoadedPairModel, PairClassifier
+
+__all__ = ["PAIR_ARCHITECTURES", "build_pair_classifier", "build_pair_tokenizer", "bundle_pair", "load_pair_checkpoint",
+           "save_pair_model"]
+
 
 def build_pair_classifier(architecture: str, model_config: dict[str, Any], num_classes: int) -> PairClassifier:
-    """A freshly initialised pair classifier (frozen pretrained parts loaded) for ``model_config``."""
-    if architecture == "dattn":
-        table, _ = pretrained.glove_table(model_config["vocab"], seed=int(model_config["embedding_seed"]))
-        return DecomposableAttention(table, num_classes, hidden_dim=int(model_config["hidden_dim"]),
-                                     dropout=float(model_config["dropout"]))
-    if architecture == "minilm-sim":
-        return CosineSimilarityClassifier(build_encoder(model_config["encoder"]))
-    raise ValueError(f"unknown pair architecture {architecture!r}; choose one of {', '.join(PAIR_ARCHITECTURES)}")
+    """A freshly initialised pair classifier (frozen pretrained parts loaded) for ``model_config``.
+
+    Raises:
+        ValueError: an unknown (or a single-text) architecture, listing the pair ones.
+    """
+    return architecture_spec(architecture, pair=True).build(model_config, {"kind": "none"}, num_classes)
 
 
 def build_pair_tokenizer(architecture: str, model_config: dict[str, Any]):
     """The tokenizer (applied to each text alone) that ``model_config`` describes."""
-    if architecture == "minilm-sim":
-        spec = model_config["encoder"]
-        directory = pretrained.minilm_dir() if spec == "packaged" else spec.get("tokenizer_dir", pretrained.minilm_dir())
-        return WordPieceTokenizer.from_directory(directory, max_len=int(model_config["max_len"]))
-    return WordTokenizer(Vocab(model_config["vocab"]), max_len=int(model_config["max_len"]), min_len=1)
+    return architecture_spec(architecture, pair=True).tokenizer(model_config)
 
 
 def bundle_pair(model: PairClassifier, config: dict[str, Any], name: str = "", path: Path | None = None

@@ -16,6 +16,10 @@ evarm       EVarMGate (all layers)       per batch: CE + beta * (-H(q(r|x))), th
                                          over x, z, x' with the gate frozen (core.training.evarm)
 evarm_mask  EVarMGate (all layers)       CE + beta * (-H(q(r|x))) only (E-VarM_MASK)
 ==========  ===========================  =============================================
+
+The loss terms and schedules themselves are applied by :mod:`core.training.objectives`; which
+architectures a method trains is declared by each architecture's spec
+(:attr:`core.models.architectures.ArchitectureSpec.methods`).
 """
 
 from __future__ import annotations
@@ -23,31 +27,38 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass
 
+from core.models.architectures import ARCHITECTURE_SPECS
+
 METHODS = ("base", "l2", "vmask", "iba", "l2x", "att", "vat", "evarm", "evarm_mask")
 
 
 @dataclass(frozen=True)
 class MethodSpec:
-    """How a method configures a model and its loss."""
+    """How a method configures a model and its loss (which architectures it trains: their specs say)."""
 
+    name: str
     mask_kind: str
     uses_beta: bool
     has_global_importance: bool
-    architectures: tuple[str, ...] = ("cnn", "lstm", "minilm")
     pooling: str | None = None  # "attention" for the VAT-paper models; None: the architecture's own
 
+    @property
+    def architectures(self) -> tuple[str, ...]:
+        """The single-text architectures whose spec (:class:`~core.models.architectures.ArchitectureSpec`) lists it."""
+        return tuple(name for name, spec in ARCHITECTURE_SPECS.items() if not spec.pair and self.name in spec.methods)
 
-SPECS = {
-    "base": MethodSpec("none", False, False),
-    "l2": MethodSpec("none", False, False),
-    "vmask": MethodSpec("vmask", True, True),
-    "iba": MethodSpec("iba", True, True),
-    "l2x": MethodSpec("l2x", False, True),
-    "att": MethodSpec("none", False, False, ("lstm", "minilm"), "attention"),
-    "vat": MethodSpec("none", True, False, ("lstm", "minilm"), "attention"),
-    "evarm": MethodSpec("evarm", True, True, ("minilm",)),
-    "evarm_mask": MethodSpec("evarm", True, True, ("minilm",)),
-}
+
+SPECS = {spec.name: spec for spec in (
+    MethodSpec("base", "none", False, False),
+    MethodSpec("l2", "none", False, False),
+    MethodSpec("vmask", "vmask", True, True),
+    MethodSpec("iba", "iba", True, True),
+    MethodSpec("l2x", "l2x", False, True),
+    MethodSpec("att", "none", False, False, "attention"),
+    MethodSpec("vat", "none", True, False, "attention"),
+    MethodSpec("evarm", "evarm", True, True),
+    MethodSpec("evarm_mask", "evarm", True, True),
+)}
 
 
 def method_spec(method: str) -> MethodSpec:

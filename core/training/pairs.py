@@ -21,6 +21,7 @@ from core.data.pairs import PairDataset, PairSplit
 from core.data.text import split_words
 from core.data.tokenizers import Vocab
 from core.device import pick_device
+from core.models.architectures import DATTN
 from core.models.pair import LoadedPairModel
 from core.models.pair_build import build_pair_classifier, bundle_pair, save_pair_model
 from core.registry import new_model_directory
@@ -28,15 +29,18 @@ from core.registry import new_model_directory
 
 @dataclass
 class PairTrainSettings:
-    """Settings of a DAttn run (Parikh et al. used Adagrad; Adam with lr 1e-3 converges faster on our small task)."""
+    """Settings of a DAttn run (Parikh et al. used Adagrad; Adam with lr 1e-3 converges faster on our small task).
 
-    name: str = "dattn-pairs"
-    epochs: int = 15
-    batch_size: int = 64
-    lr: float = 1e-3
-    hidden_dim: int = 100
-    dropout: float = 0.2
-    max_len: int = 40
+    The defaults are the DAttn architecture spec's (:data:`core.models.architectures.DATTN`).
+    """
+
+    name: str = f"{DATTN.name}-pairs"
+    epochs: int = DATTN.epochs
+    batch_size: int = DATTN.batch_size
+    lr: float = DATTN.learning_rate
+    hidden_dim: int = DATTN.default_model_config["hidden_dim"]
+    dropout: float = DATTN.default_model_config["dropout"]
+    max_len: int = DATTN.default_model_config["max_len"]
     clip_norm: float = 5.0
     seed: int = 0
     device: str = "auto"
@@ -51,6 +55,12 @@ class PairTrainSettings:
 
 def _words(split: PairSplit) -> list[tuple[list[str], list[str]]]:
     return [(split_words(a), split_words(b)) for a, b in zip(split.texts_a, split.texts_b)]
+
+
+def _dattn_config(settings: PairTrainSettings, vocab: Vocab) -> dict[str, Any]:
+    """The DAttn model config of a run: the spec's defaults with the run's sizes and vocabulary."""
+    return {"vocab": vocab.words, "max_len": settings.max_len, "hidden_dim": settings.hidden_dim,
+            "dropout": settings.dropout, "embedding_seed": DATTN.default_model_config["embedding_seed"]}
 
 
 def pair_accuracy(model: LoadedPairModel, pairs: list[tuple[list[str], list[str]]], labels: Any) -> float:
@@ -84,12 +94,10 @@ def train_dattn(data: PairDataset, settings: PairTrainSettings = PairTrainSettin
     device = pick_device(settings.device)
     words = {name: _words(data.split(name)) for name in ("train", "dev", "test")}
     vocab = Vocab.build([pair[0] + pair[1] for pair in words["train"]])
-    config = {"architecture": "dattn", "method": "base", "dataset": data.name, "pair": True,
-              "label_names": list(data.label_names),
-              "model_config": {"vocab": vocab.words, "max_len": settings.max_len, "hidden_dim": settings.hidden_dim,
-                               "dropout": settings.dropout, "embedding_seed": 0},
+    config = {"architecture": DATTN.name, "method": "base", "dataset": data.name, "pair": True,
+              "label_names": list(data.label_names), "model_config": _dattn_config(settings, vocab),
               "mask_config": {"kind": "none"}, "training": asdict(settings), "data_fingerprint": data.fingerprint}
-    net = build_pair_classifier("dattn", config["model_config"], len(data.label_names)).to(device)
+    net = build_pair_classifier(DATTN.name, config["model_config"], len(data.label_names)).to(device)
     model = bundle_pair(net, config, name=settings.name)
     labels = torch.tensor(data.train.labels, dtype=torch.long)
     optimizer = torch.optim.Adam([p for p in net.parameters() if p.requires_grad], lr=settings.lr)

@@ -29,10 +29,13 @@ import torch
 import torch.nn.functional as F
 
 from core.data.tokenizers import EncodedBatch
+from core.models.architectures import ARCHITECTURE_SPECS, names_where
 from core.models.attention import vib_loss
 from core.models.base import MaskedTextClassifier
 
-ENCODER_PREFIXES = {"lstm": ("lstm.",), "minilm": ("encoder.",)}
+# Architecture -> the encoder parameters the learner phase trains (a snapshot of the architecture specs).
+ENCODER_PREFIXES = {name: spec.vat_encoder_prefixes for name, spec in ARCHITECTURE_SPECS.items()
+                    if spec.vat_encoder_prefixes}
 PHASES = ("joint", "compress", "learn")
 
 
@@ -47,14 +50,16 @@ def trainable_prefixes(phase: str, architecture: str) -> tuple[str, ...] | None:
     Raises:
         ValueError: an unknown phase or an architecture without a VAT learner.
     """
-    if architecture not in ENCODER_PREFIXES:
-        raise ValueError(f"VAT needs architecture lstm or minilm, not {architecture!r}")
+    spec = ARCHITECTURE_SPECS.get(architecture)
+    if spec is None or not spec.vat_encoder_prefixes:
+        with_learner = names_where(lambda other: bool(other.vat_encoder_prefixes))
+        raise ValueError(f"VAT needs architecture {' or '.join(with_learner)}, not {architecture!r}")
     if phase == "joint":
         return None
     if phase == "compress":
         return ("attention.", "compressor.")
     if phase == "learn":
-        return ENCODER_PREFIXES[architecture] + ("head.",)
+        return spec.vat_encoder_prefixes + ("head.",)
     raise ValueError(f"unknown VAT phase {phase!r}; choose one of {', '.join(PHASES)}")
 
 
