@@ -21,13 +21,15 @@ from core.data.tokenizers import EncodedBatch
 from core.explain.errors import ExplainError
 
 BASELINES = ("zero", "unk")
-WORD_MODEL_BATCH_SIZE = 512
-TRANSFORMER_BATCH_SIZE = {"minilm": 64, "minilm-sim": 32}  # rows per forward: transformer rows are much heavier
+WORD_MODEL_BATCH_SIZE = 512  # for models whose architecture is not registered (e.g. a wrapped Hugging Face model)
 
 
 def explain_batch_size(model: Any) -> int:
-    """The default number of variants per forward for ``model``'s architecture."""
-    return TRANSFORMER_BATCH_SIZE.get(model.config.get("architecture"), WORD_MODEL_BATCH_SIZE)
+    """The default number of variants per forward for ``model``: its architecture spec's ``explain_batch_size``."""
+    from core.models.architectures import ARCHITECTURE_SPECS
+
+    spec = ARCHITECTURE_SPECS.get(model.config.get("architecture"))
+    return spec.explain_batch_size if spec is not None else WORD_MODEL_BATCH_SIZE
 
 
 def spread_keep(keep: torch.Tensor, word_ids: torch.Tensor, offset: int = 0) -> torch.Tensor:

@@ -40,8 +40,7 @@ from core.explain.base import Explainer, ExplainError
 from core.explain.features import WordFeatures
 from core.models.pair import LoadedPairModel
 
-SLOW_ARCHITECTURES = {"minilm-sim": {"steps": 30, "n_samples": 32}}
-DEFAULTS = {"steps": 100, "n_samples": 100}
+DEFAULTS = {"steps": 100, "n_samples": 100}  # an architecture spec's gmask_defaults replace these (MiniLM: fewer)
 IMASK_MEMO_PAIRS = 8  # IMASK fits kept per model (see _MaskExplainer.imask)
 EPS = 1e-12
 
@@ -177,6 +176,14 @@ def select_top_words(keep_prob: torch.Tensor, n_a: int, k: int) -> list[int]:
     return sorted(chosen, key=lambda j: (-float(keep_prob[j]), j))
 
 
+def architecture_defaults(model: Any) -> dict[str, Any]:
+    """The IMASK/GMASK settings ``model``'s architecture spec declares (``gmask_defaults``; none when unregistered)."""
+    from core.models.architectures import ARCHITECTURE_SPECS
+
+    spec = ARCHITECTURE_SPECS.get(model.config.get("architecture"))
+    return dict(spec.gmask_defaults) if spec is not None else {}
+
+
 class _MaskExplainer(Explainer):
     """Shared settings of IMASK and GMASK (per-architecture step/sample defaults)."""
 
@@ -192,7 +199,7 @@ class _MaskExplainer(Explainer):
 
     def _setting(self, value, key: str) -> int:
         if value is None:
-            value = SLOW_ARCHITECTURES.get(self.model.config.get("architecture"), DEFAULTS)[key]
+            value = {**DEFAULTS, **architecture_defaults(self.model)}[key]
         if not isinstance(value, int) or value < 1:
             raise ExplainError(f"{key} must be a positive integer, got {value!r}")
         return value
