@@ -1,4 +1,4 @@
-"""The import graph of ``core``: no cycles (a module never needs, even lazily, a module that needs it)."""
+"""The import graph of ``core``: no cycles, no private names across modules, and no architecture name tested outside its spec."""
 
 from __future__ import annotations
 
@@ -88,3 +88,40 @@ def test_no_private_name_is_imported_across_modules():
                 crossings += [f"{path.relative_to(REPO)}: {node.module}.{alias.name}" for alias in node.names
                               if alias.name.startswith("_") and not alias.name.startswith("__")]
     assert crossings == []
+
+
+def architecture_name_tests(source: str, names: set[str]) -> list[int]:
+    """Lines of ``source`` that compare with an architecture name or key a dict by two or more of them."""
+    lines = []
+    for node in ast.walk(ast.parse(source)):
+        if isinstance(node, ast.Compare):
+            operands = [node.left, *node.comparators]
+            strings = {c.value for o in operands for c in ast.walk(o)
+                       if isinstance(c, ast.Constant) and isinstance(c.value, str)}
+            if strings & names:
+                lines.append(node.lineno)
+        elif isinstance(node, ast.Dict):
+            keys = {k.value for k in node.keys if isinstance(k, ast.Constant)}
+            if len(keys & names) >= 2:
+                lines.append(node.lineno)
+    return lines
+
+
+def test_the_architecture_name_finder_finds_hand_made_tests():
+    names = {"cnn", "minilm"}
+    source = 'if arch == "minilm":\n    pass\nLR = {"cnn": 1e-3, "minilm": 3e-5}\nok = "minilm-vmask" in x\n'
+    assert architecture_name_tests(source, names) == [1, 3]
+
+
+def test_no_architecture_name_is_tested_outside_the_architecture_spec():
+    from core.models.architectures import ARCHITECTURE_SPECS
+
+    names = set(ARCHITECTURE_SPECS)
+    spec_file = REPO / "core" / "models" / "architectures.py"
+    found = {}
+    for path in [*sorted((REPO / "core").rglob("*.py")), *sorted((REPO / "views").rglob("*.py")), REPO / "app.py"]:
+        if path != spec_file:
+            lines = architecture_name_tests(path.read_text(), names)
+            if lines:
+                found[str(path.relative_to(REPO))] = lines
+    assert not found, f"architecture names tested outside core/models/architectures.py: {found}"
