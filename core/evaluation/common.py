@@ -1,5 +1,6 @@
 """What the single-text and the pair evaluation runners share: metric settings and their store keys,
-the example sample, the empty record and computing one metric.
+the example sample, the explainers' store keys and filling their explanations, the empty record and
+computing one metric.
 
 The metric facts live in :mod:`core.evaluation.metric_specs` (one registered spec per metric);
 the names, tables and functions here are views and thin wrappers of that registry.
@@ -10,7 +11,7 @@ module, and neither imports the other's internals.
 
 from __future__ import annotations
 
-from typing import Any, Sequence
+from typing import Any, Callable, Sequence
 
 import numpy as np
 
@@ -45,6 +46,53 @@ def metric_params(metric: str, seed: int, operation: str = "remove", aopc_k: int
     keys of earlier results are unchanged.
     """
     return metric_spec(metric).settings(seed, operation, aopc_k, ranking, unit, evaluator)
+
+
+def explainer_params(name: str, seed: int, overrides: dict[str, Any] | None = None) -> dict[str, Any]:
+    """The JSON-ready parameters that identify an explainer's results (the store key), for texts and pairs.
+
+    The seed is included only for stochastic explainers; an explainer that declares
+    ``needs_likelihood`` (``marginal``) names its likelihood, the shipped MLM (``"mlm"``).
+    """
+    from core.explain.registry import explainer_class
+
+    params: dict[str, Any] = {} if explainer_class(name).deterministic else {"seed": int(seed)}
+    if explainer_class(name).needs_likelihood:
+        params["likelihood"] = "mlm"
+    params.update(overrides or {})
+    return params
+
+
+def fill_explanations(store, model: Any, name: str, key_params: dict[str, Any], ids: Sequence[str],
+                      inputs_of: dict[str, str | tuple[str, str]], get_likelihood: Callable[[], Any] | None = None,
+                      flush_every: int = FLUSH_EVERY, on_stored: Callable[[int], None] | None = None):
+    """Explain the ``ids`` the store lacks for (model, explainer ``name``, ``key_params``); returns
+    (the :class:`~core.evaluation.store.ExplanationFile`, how many were explained now).
+
+    ``inputs_of[id]`` is the text, or the (text A, text B) pair of a sentence-pair model.
+    ``get_likelihood()`` gives the likelihood model of explainers that declare ``needs_likelihood``
+    (called only when needed); ``on_stored(count)`` is told of the stored ids at once and of each
+    new one as it is done.
+    """
+    from core.explain.registry import explainer_class, get_explainer
+
+    file = store.explanations(model.config["weights_sha256"], name, key_params, model_name=model.name)
+    missing = [i for i in ids if not file.has(i)]
+    report = on_stored or (lambda count: None)
+    report(len(ids) - len(missing))
+    if not missing:
+        return file, 0
+    ctor = {k: v for k, v in key_params.items() if k != "likelihood"}
+    if explainer_class(name).needs_likelihood:
+        ctor["likelihood"] = get_likelihood()
+    explainer = get_explainer(name, model, **ctor)
+
+    def explain_one(i: str) -> dict[str, Any]:
+        inputs = inputs_of[i]
+        return (explainer.explain(*inputs) if isinstance(inputs, tuple) else explainer.explain(inputs)).to_dict()
+
+    explained = file.fill(missing, explain_one, flush_every, on_each=lambda: report(1))
+    return file, explained
 
 
 def empty_record(explainer: str, params: dict[str, Any], model_name: str, skipped: str | None) -> dict[str, Any]:

@@ -16,7 +16,7 @@ from typing import Any, Callable, Sequence
 
 import numpy as np
 
-from core.evaluation.common import FLUSH_EVERY, compute_metric, empty_record, sample_ids
+from core.evaluation.common import compute_metric, empty_record, explainer_params, fill_explanations, sample_ids
 from core.evaluation.metric_specs import METRIC_SPECS, MetricNames, metric_spec
 from core.evaluation.store import EvaluationStore
 
@@ -38,36 +38,6 @@ def is_pair_checkpoint(name_or_path: str | Path) -> bool:
         return bool(checkpoints.read_config(path).get("pair"))
     except checkpoints.CheckpointError:
         return False
-
-
-def pair_explainer_params(name: str, seed: int, overrides: dict[str, Any] | None = None) -> dict[str, Any]:
-    """The JSON-ready parameters that identify a pair explainer's results (the store key): the seed for a
-    stochastic explainer, then ``overrides``."""
-    from core.explain.registry import explainer_class
-
-    return {**({} if explainer_class(name, "pair").deterministic else {"seed": int(seed)}), **(overrides or {})}
-
-
-def fill_pair_explanations(store: EvaluationStore, model: Any, name: str, key_params: dict[str, Any],
-                           ids: Sequence[str], pair_of: dict[str, tuple[str, str]],
-                           on_stored: Callable[[int], None] | None = None):
-    """Explain the pairs ``ids`` (``pair_of[id]`` = (text A, text B)) the store lacks for (model, pair
-    explainer ``name``, ``key_params``); returns (the explanations file, how many were explained now).
-
-    ``on_stored(count)`` is told of the stored ids at once and of each new one as it is done.
-    """
-    from core.explain.registry import get_explainer
-
-    file = store.explanations(model.config["weights_sha256"], name, key_params, model_name=model.name)
-    missing = [i for i in ids if not file.has(i)]
-    report = on_stored or (lambda count: None)
-    report(len(ids) - len(missing))
-    if not missing:
-        return file, 0
-    explainer = get_explainer(name, model, **key_params)
-    explained = file.fill(missing, lambda i: explainer.explain(*pair_of[i]).to_dict(), FLUSH_EVERY,
-                          on_each=lambda: report(1))
-    return file, explained
 
 
 def evaluate_pairs(model_name: str, explainers: Sequence[str] = PAIR_DEFAULT_EXPLAINERS,
@@ -143,14 +113,14 @@ def evaluate_pairs(model_name: str, explainers: Sequence[str] = PAIR_DEFAULT_EXP
 
     for name in names:
         reason = reasons[name]
-        key_params = {} if reason else pair_explainer_params(name, seed, params.get(name))
+        key_params = {} if reason else explainer_params(name, seed, params.get(name))
         record = empty_record(name, key_params, model.name, reason)
         records.append(record)
         if reason:
             continue
         started = time.perf_counter()
         with tqdm(total=len(ids), disable=not progress, desc=name, unit="pair") as bar:
-            file, record["explained"] = fill_pair_explanations(
+            file, record["explained"] = fill_explanations(
                 store, model, name, key_params, ids, pair_of,
                 on_stored=lambda count, stage=name: (bar.update(count), advance(count, stage)))
         record["timing"]["explain"] = time.perf_counter() - started

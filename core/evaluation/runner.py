@@ -28,6 +28,7 @@ from typing import Any, Callable, Sequence
 import numpy as np
 
 from core.evaluation.common import (FLUSH_EVERY, METRIC_PARAMS, METRICS, compute_metric,  # noqa: F401
+                                    explainer_params, fill_explanations,
                                     empty_record, metric_params, public_result, sample_ids)
 from core.evaluation.metric_specs import METRIC_SPECS, metric_spec
 from core.evaluation.pairs import PAIR_DEFAULT_EXPLAINERS, evaluate_pairs, is_pair_checkpoint
@@ -59,48 +60,6 @@ def check_arguments(explainers: Sequence[str], metrics: Sequence[str], n: int) -
     if not isinstance(n, (int, np.integer)) or isinstance(n, bool) or n < 1:
         raise ValueError(f"n must be a positive integer, got {n!r}")
     return explainers, metrics
-
-
-def explainer_params(name: str, seed: int, overrides: dict[str, Any] | None = None) -> dict[str, Any]:
-    """The JSON-ready parameters that identify an explainer's results (the store key).
-
-    The seed is included only for stochastic explainers; an explainer that declares
-    ``needs_likelihood`` (``marginal``) names its likelihood, the shipped MLM (``"mlm"``).
-    """
-    from core.explain.registry import explainer_class
-
-    params: dict[str, Any] = {} if explainer_class(name).deterministic else {"seed": int(seed)}
-    if explainer_class(name).needs_likelihood:
-        params["likelihood"] = "mlm"
-    params.update(overrides or {})
-    return params
-
-
-def fill_explanations(store: EvaluationStore, model: Any, name: str, key_params: dict[str, Any], ids: Sequence[str],
-                      text_of: dict[str, str], get_likelihood: Callable[[], Any], flush_every: int = FLUSH_EVERY,
-                      on_stored: Callable[[int], None] | None = None):
-    """Explain the ``ids`` the store lacks for (model, explainer ``name``, ``key_params``); returns
-    (the :class:`~core.evaluation.store.ExplanationFile`, how many were explained now).
-
-    ``get_likelihood()`` gives the likelihood model of explainers that declare ``needs_likelihood``
-    (called only when needed);
-    ``on_stored(count)`` is told of the stored ids at once and of each new one as it is done.
-    """
-    from core.explain.registry import explainer_class, get_explainer
-
-    file = store.explanations(model.config["weights_sha256"], name, key_params, model_name=model.name)
-    missing = [i for i in ids if not file.has(i)]
-    report = on_stored or (lambda count: None)
-    report(len(ids) - len(missing))
-    if not missing:
-        return file, 0
-    ctor = {k: v for k, v in key_params.items() if k != "likelihood"}
-    if explainer_class(name).needs_likelihood:
-        ctor["likelihood"] = get_likelihood()
-    explainer = get_explainer(name, model, **ctor)
-    explained = file.fill(missing, lambda i: explainer.explain(text_of[i]).to_dict(), flush_every,
-                          on_each=lambda: report(1))
-    return file, explained
 
 
 def evaluate(model_name: str, explainers: Sequence[str] = EXPLAINER_NAMES, metrics: Sequence[str] = METRICS,

@@ -185,7 +185,7 @@ class Context:
                  keep_ids: bool = False):
         """(words, ranking) of each id's stored (or newly computed) explanation; errored ids are left out
         (with ``keep_ids``: also the kept ids)."""
-        from core.evaluation.runner import explainer_params, fill_explanations
+        from core.evaluation.common import explainer_params, fill_explanations
         from core.metrics import ranking_of
 
         params = explainer_params(explainer, self.seed, self.explainer_params.get(explainer))
@@ -196,12 +196,12 @@ class Context:
 
     def pair_examples(self, model, explainer: str, ids: Sequence[str], pair_of: dict, ranking: str):
         """Kept ids and (tagged words, ranking) of each pair's stored (or new) explanation."""
-        from core.evaluation.pairs import fill_pair_explanations, pair_explainer_params
+        from core.evaluation.common import explainer_params, fill_explanations
         from core.metrics import ranking_of
         from core.metrics.pairs import pair_examples
 
-        params = pair_explainer_params(explainer, self.seed, self.explainer_params.get(explainer))
-        file, _ = fill_pair_explanations(self.store, model, explainer, params, ids, pair_of)
+        params = explainer_params(explainer, self.seed, self.explainer_params.get(explainer))
+        file, _ = fill_explanations(self.store, model, explainer, params, ids, pair_of)
         kept = [i for i in ids if file.get(i) is not None]
         tagged = pair_examples([file.get(i) for i in kept])
         return kept, [(words, ranking_of(file.get(i)["scores"], ranking)) for i, (words, _) in zip(kept, tagged)]
