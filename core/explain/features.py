@@ -19,6 +19,7 @@ import torch
 
 from core.data.tokenizers import EncodedBatch
 from core.explain.errors import ExplainError
+from core.models.base import spread_keep
 
 BASELINES = ("zero", "unk")
 WORD_MODEL_BATCH_SIZE = 512  # for models whose architecture is not registered (e.g. a wrapped Hugging Face model)
@@ -30,16 +31,6 @@ def explain_batch_size(model: Any) -> int:
 
     spec = ARCHITECTURE_SPECS.get(model.config.get("architecture"))
     return spec.explain_batch_size if spec is not None else WORD_MODEL_BATCH_SIZE
-
-
-def spread_keep(keep: torch.Tensor, word_ids: torch.Tensor, offset: int = 0) -> torch.Tensor:
-    """Word-level keep [N, n] -> position-level keep [N, T] by each position's word id (+ ``offset``).
-
-    Every piece of a word gets the word's value; special tokens and padding (word id < 0) get 1.
-    """
-    index = (word_ids + offset).clamp(min=0)
-    gathered = keep[:, index] if keep.shape[1] else keep.new_ones(keep.shape[0], word_ids.shape[0])
-    return torch.where(word_ids >= 0, gathered, torch.ones_like(gathered))
 
 
 def text_keep_logits(model: Any, batch: EncodedBatch, keep: torch.Tensor, baseline: str = "zero") -> torch.Tensor:

@@ -135,6 +135,16 @@ class MaskedTextClassifier(nn.Module):
         return self.mask.token_importance(self.embed(input_ids))
 
 
+def spread_keep(keep: torch.Tensor, word_ids: torch.Tensor, offset: int = 0) -> torch.Tensor:
+    """Word-level keep [N, n] -> position-level keep [N, T] by each position's word id (+ ``offset``).
+
+    Every piece of a word gets the word's value; special tokens and padding (word id < 0) get 1.
+    """
+    index = (word_ids + offset).clamp(min=0)
+    gathered = keep[:, index] if keep.shape[1] else keep.new_ones(keep.shape[0], word_ids.shape[0])
+    return torch.where(word_ids >= 0, gathered, torch.ones_like(gathered))
+
+
 def masked_max_pool(hidden: torch.Tensor, valid: torch.Tensor) -> torch.Tensor:
     """Max over time of ``hidden`` [B, T, H] at ``valid`` [B, T] positions.
 

@@ -30,6 +30,7 @@ from torch import nn
 
 from core.data.text import split_words
 from core.data.tokenizers import EncodedBatch
+from core.models.base import spread_keep
 from core.models.bundle import ModelBundle
 
 
@@ -125,14 +126,7 @@ class LoadedPairModel(ModelBundle):
 
         Every piece of a word gets the word's factor; special tokens and padding get 1.
         """
-        n_a = len(a.words[0])
-
-        def spread(word_ids: torch.Tensor, offset: int) -> torch.Tensor:
-            index = (word_ids + offset).clamp(min=0)
-            gathered = keep[:, index] if keep.shape[1] else keep.new_ones(keep.shape[0], word_ids.shape[0])
-            return torch.where(word_ids >= 0, gathered, torch.ones_like(gathered))
-
-        return spread(a.word_ids[0], 0), spread(b.word_ids[0], n_a)
+        return spread_keep(keep, a.word_ids[0]), spread_keep(keep, b.word_ids[0], len(a.words[0]))
 
     def word_keep_logits(self, a: EncodedBatch, b: EncodedBatch, keep: torch.Tensor) -> torch.Tensor:
         """Logits [N, C] of one pair (``a``, ``b`` one row each) under N word-level keep vectors [N, n_a + n_b]."""
