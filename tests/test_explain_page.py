@@ -152,3 +152,61 @@ def test_adding_a_method_computes_only_that_method(explain_page, monkeypatch):
     assert rows(at) == ["vmask", "zero"] and calls == [["vmask"], ["zero"]]
     at.multiselect[0].set_value(["vmask", "zero", "lime"]).run()
     assert rows(at) == ["vmask", "zero", "lime"] and calls[2:] == [["lime"]]  # the other two come from the cache
+
+
+@pytest.fixture
+def progress_texts(monkeypatch):
+    """The texts the progress bars are redrawn with (AppTest keeps only the final page, the bar is gone by then)."""
+    from streamlit.delta_generator import DeltaGenerator
+
+    texts = []
+    real = DeltaGenerator.progress
+
+    def recording(self, value, text=None):
+        texts.append(text)
+        return real(self, value, text=text)
+
+    monkeypatch.setattr(DeltaGenerator, "progress", recording)
+    return texts
+
+
+def test_several_methods_show_a_progress_bar_with_the_time_left(explain_page, progress_texts):
+    at = explain_page
+    at.multiselect[0].set_value(["zero", "unk"])
+    progress_texts.clear()
+    at = set_text(at, "the soundtrack is lovely and the story is dull")
+    assert not at.exception and rows(at) == ["zero", "unk"]
+    assert progress_texts[0] == "method 1/2: zero erasure · estimating…"
+    assert re.fullmatch(r"method 2/2: \[UNK\] erasure · (about \d+ s|under a second) left", progress_texts[2])
+    assert not at.get("progress") and "Cancel" not in [b.label for b in at.button]  # both gone once done
+    progress_texts.clear()
+    at.multiselect[0].set_value(["zero", "unk", "lime"]).run()
+    # the two cached methods are instant and left out of the estimate: no estimate before LIME is timed
+    assert progress_texts[:5] == ["method 1/3: zero erasure · estimating…", "method 2/3: zero erasure · estimating…",
+                                  "method 2/3: [UNK] erasure · estimating…", "method 3/3: [UNK] erasure · estimating…",
+                                  "method 3/3: LIME · estimating…"]
+
+
+def test_a_stop_between_methods_keeps_the_finished_ones_and_cancel_holds_until_asked(explain_page, progress_texts,
+                                                                                     monkeypatch):
+    import core.explain.registry as registry
+    from streamlit.runtime.scriptrunner import get_script_run_ctx
+
+    calls, real = [], registry.explain
+
+    def stop_after_zero(model, text, methods, **kwargs):
+        calls.append(list(methods))
+        if methods == ["zero"]:  # as the browser does on Cancel / a closed tab: Streamlit raises at the next st call
+            get_script_run_ctx().script_requests.request_stop()
+        return real(model, text, methods=methods, **kwargs)
+
+    monkeypatch.setattr(registry, "explain", stop_after_zero)
+    at = explain_page
+    at.multiselect[0].set_value(["zero", "unk"])
+    at = set_text(at, "a dull story with a lovely soundtrack")
+    assert not at.exception and calls == [["zero"]] and rows(at) == []  # stopped before unk started
+    at.session_state["explain_cancelled"] = at.session_state["explain_running"]  # what Cancel's callback does
+    at.run()
+    assert calls == [["zero"]] and any("stopped" in i.value for i in at.info)
+    next(b for b in at.button if b.label == "Explain again").click().run()
+    assert rows(at) == ["zero", "unk"] and calls == [["zero"], ["unk"]]  # zero came from the cache

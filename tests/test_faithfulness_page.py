@@ -114,3 +114,34 @@ def test_page_evaluates_a_pair_model_with_pair_explainers(masklens_home):
     records = at.session_state["faithfulness_results"]["records"]
     assert [(r["explainer"], r["n"]) for r in records] == [("zero", 3), ("lime", 3)]
     assert len(at.get("plotly_chart")) == 2
+
+
+def test_progress_shows_the_time_left_and_a_stop_keeps_the_stored_explanations(masklens_home, monkeypatch):
+    import re
+
+    from streamlit.delta_generator import DeltaGenerator
+    from streamlit.runtime.scriptrunner import get_script_run_ctx
+
+    texts, real = [], DeltaGenerator.progress
+
+    def recording(self, value, text=None):
+        texts.append(text)
+        if text.startswith("zero: 3/") and len(texts) < 5:  # as Cancel or a closed tab does (once): Streamlit
+            get_script_run_ctx().script_requests.request_stop()  # raises from the next st call, this redraw
+        return real(self, value, text=text)
+
+    monkeypatch.setattr(DeltaGenerator, "progress", recording)
+    at = _page(masklens_home)
+    _set(at, "cnn-vmask-movie-snippets", ["zero"], ["aopc"], 6)
+    at.button[0].click().run()
+    assert not at.exception and "faithfulness_results" not in at.session_state  # stopped mid-way
+    left = r"(about \d+ s|under a second) left"
+    assert texts[0] == "zero: 0/6 explanations · estimating…", texts  # nothing stored, nothing timed yet
+    assert [re.fullmatch(rf"zero: {k}/6 explanations · {left}", t) is not None for k, t in zip((1, 2, 3), texts[1:])] \
+        == [True] * 3 and len(texts) == 4, texts  # the stop took effect in the redraw at 3/6
+    at.session_state["faithfulness_cancelled"] = True  # what Cancel's callback does
+    at.run()
+    assert any("Evaluation cancelled" in w.value for w in at.warning)
+    at.button[0].click().run()  # Evaluate again: resumes from the store
+    assert not at.exception and at.session_state["faithfulness_results"]["records"][0]["explained"] == 3
+    assert "Cancel" not in [b.label for b in at.button]

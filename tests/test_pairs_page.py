@@ -61,3 +61,33 @@ def test_identical_and_very_long_texts_are_explained_with_a_note(pairs_page):
     assert not at.exception and not at.error
     assert any("reads only the first 40" in i.value for i in at.info), [i.value for i in at.info]
     assert "ml-prow" in html_of(at)
+
+
+def test_methods_are_explained_one_by_one_with_progress_and_an_added_method_alone(pairs_page, monkeypatch):
+    import core.explain.registry as registry
+    from streamlit.delta_generator import DeltaGenerator
+
+    calls, texts = [], []
+    real_explain, real_progress = registry.explain_pair, DeltaGenerator.progress
+
+    def counting(model, text_a, text_b, methods, **kwargs):
+        calls.append(list(methods))
+        return real_explain(model, text_a, text_b, methods=methods, **kwargs)
+
+    def recording(self, value, text=None):
+        texts.append(text)
+        return real_progress(self, value, text=text)
+
+    monkeypatch.setattr(registry, "explain_pair", counting)
+    monkeypatch.setattr(DeltaGenerator, "progress", recording)
+    at = pairs_page
+    at.multiselect[0].set_value(["zero", "lime"])
+    at = set_texts(at, "who wrote hamlet ?", "who painted the mona lisa ?")
+    assert not at.exception and not at.error, [e.value for e in at.error]
+    assert calls == [["zero"], ["lime"]]
+    assert texts[0] == "method 1/2: zero erasure · estimating…"
+    assert re.fullmatch(r"method 2/2: LIME · (about \d+ s|under a second) left", texts[2]), texts
+    at.multiselect[0].set_value(["zero", "lime", "imask"]).run()
+    assert calls[2:] == [["imask"]]  # the other two come from the cache
+    methods = re.findall(r'class="ml-prow" data-method="(\w+)" data-side="a"', html_of(at))
+    assert methods == ["zero", "lime", "imask"] and not at.get("progress")

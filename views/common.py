@@ -10,13 +10,15 @@ from __future__ import annotations
 import contextlib
 import logging
 import os
+import threading
 import traceback
 from pathlib import Path
-from typing import Iterator
+from typing import Callable, Iterator
 
 import streamlit as st
 
 from core import paths
+from core.progress import Progress
 
 LOG = logging.getLogger("masklens.app")
 
@@ -94,3 +96,61 @@ def cached_model(name: str, path: str, stamp: str = ""):
     from core.models import load_model
 
     return load_model(path)
+
+
+@contextlib.contextmanager
+def progress_bar(total: int, describe: Callable[[Progress], str], start: str = "Starting…") -> Iterator[Progress]:
+    """A ``st.progress`` bar driven by a :class:`core.progress.Progress` of ``total`` units.
+
+    ``describe(progress)`` gives the bar's text at each report. Each report redraws the bar, and
+    a redraw is where Streamlit stops a run it was asked to stop (a widget changed, Stop in the
+    toolbar, the tab closed): ``StopException``/``RerunException`` are raised from that ``st.*``
+    call, between two units. The bar is removed when the block ends normally and left as it is
+    when the run is stopped (the next run redraws the page anyway; drawing now would only raise again).
+    """
+    bar = st.progress(0.0, text=start)
+    progress = Progress(total, on_update=lambda p: bar.progress(p.fraction, text=describe(p)))
+    try:
+        yield progress
+    except Exception:
+        bar.empty()
+        raise
+    bar.empty()
+
+
+def method_progress_text(progress: Progress) -> str:
+    """A methods bar's text: ``"method k/n: <label> · about N s left"`` (k the method under way)."""
+    current = min(progress.done + 1, progress.total)
+    return f"method {current}/{progress.total}: {progress.stage} · {progress.describe()}"
+
+
+class CacheMisses:
+    """Tells a computed unit from a cached one, which ``st.cache_data`` does not say.
+
+    The cached function calls :meth:`note` in its body (run only on a cache miss, in the calling
+    thread); :meth:`unit` wraps one call and reports it to a progress tracker: timed when the
+    body ran, skipped (untimed) when the cache answered.
+    """
+
+    def __init__(self) -> None:
+        self._local = threading.local()
+
+    def note(self) -> None:
+        """Record that the cached function's body ran in this thread."""
+        self._local.count = self.count + 1
+
+    @property
+    def count(self) -> int:
+        """How many times the body ran in this thread."""
+        return getattr(self._local, "count", 0)
+
+    @contextlib.contextmanager
+    def unit(self, progress: Progress | None, stage: str) -> Iterator[None]:
+        """Report ``stage`` to ``progress`` (None: nothing), run the block, then report it as one unit."""
+        if progress is None:
+            yield
+            return
+        progress.set_stage(stage)
+        before = self.count
+        yield
+        (progress.advance if self.count > before else progress.skip)(1)

@@ -1,4 +1,28 @@
-"""Explain page: type a sentence, compare how VMASK, erasure and marginalization highlight it."""
+"""Explain page: type a sentence, compare how VMASK, erasure and marginalization highlight it.
+
+Each method's explanation is cached on its own (:func:`cached_explain`), so adding a method to
+the choice computes only that one. While methods are computed a progress bar says
+"method k/n: <label> · about N s left" (the mean seconds of the methods computed so far times
+those left; cached methods are instant and left out of the mean).
+
+Stopping. Streamlit stops a script run only at a yield point: every ``st.*`` call that sends
+something to the browser checks for a pending stop or rerun request
+(``ScriptRunner._maybe_handle_execution_control_request``) and raises ``StopException`` /
+``RerunException`` there. The progress bar is redrawn between two methods, so that is where a
+run stops:
+
+- closing the tab: the websocket closes, ``Runtime.disconnect_session`` calls
+  ``AppSession.request_script_stop()`` (Streamlit 1.67 source, checked in the served app too), so
+  the run stops when the method under way returns; no later method starts;
+- **Cancel** (or Stop in Streamlit's toolbar, or changing a widget): the same, and after Cancel
+  the page shows "stopped" for those inputs instead of starting again (**Explain again** resumes;
+  the methods finished before are cached);
+- with ``runner.fastReruns`` (Streamlit's default) a widget change starts the new run at once
+  while the old one finishes the method it is in, so for that one method two runs compute.
+
+A method is never interrupted inside: a slow one (input marginalization on a MiniLM) runs to its
+end before the stop takes effect.
+"""
 
 from __future__ import annotations
 
@@ -8,7 +32,8 @@ import pandas as pd
 import streamlit as st
 
 from core.explain.registry import DEFAULT_METHODS, explainers_for
-from views.common import cached_model, checkpoint_stamp, guarded, registry_listing
+from views.common import (CacheMisses, cached_model, checkpoint_stamp, guarded, method_progress_text,
+                          progress_bar, registry_listing)
 
 METHODS = {name: cls.label for name, cls in explainers_for("text").items()}  # what each explainer declares
 DEFAULT_MODEL = "cnn-vmask-movie-snippets"
@@ -20,6 +45,8 @@ EXAMPLES = {
     "questions": ["what is the capital of france ?", "who wrote the declaration of independence ?",
                   "how many miles is it from earth to the moon ?", "what does nasa stand for ?"],
 }
+RUNNING_KEY, CANCELLED_KEY = "explain_running", "explain_cancelled"
+COMPUTED = CacheMisses()  # tells the progress estimate which methods cached_explain computed
 
 
 @st.cache_resource(show_spinner="Loading the likelihood model…", max_entries=3)
@@ -37,6 +64,7 @@ def cached_explain(name: str, path: str, text: str, method: str, target: int | N
     text, method, target, that method's parameters): adding a method to the page computes only it."""
     from core.explain.registry import explain
 
+    COMPUTED.note()
     params = json.loads(params_json)
     model = cached_model(name, path, stamp)
     likelihood_spec = params.pop("likelihood", None)
@@ -46,9 +74,13 @@ def cached_explain(name: str, path: str, text: str, method: str, target: int | N
     return [e.to_dict() for e in run.explanations], dict(run.skipped)
 
 
-def explain_each(record: dict, text: str, methods: list[str], target: int | None, params: dict
-                 ) -> tuple[list[dict], dict[str, str]]:
-    """Every method's explanation through :func:`cached_explain`, each keyed by its own parameters only."""
+def explain_each(record: dict, text: str, methods: list[str], target: int | None, params: dict,
+                 progress=None) -> tuple[list[dict], dict[str, str]]:
+    """Every method's explanation through :func:`cached_explain`, each keyed by its own parameters only.
+
+    ``progress`` (a :class:`core.progress.Progress`) is told of each method before and after it:
+    computed ones are timed, cached ones skipped; each report is a point where the run can stop.
+    """
     from core.explain.registry import route_params
 
     shared = {k: v for k, v in params.items() if k != "likelihood"}
@@ -58,11 +90,13 @@ def explain_each(record: dict, text: str, methods: list[str], target: int | None
     for method in methods:
         needs_likelihood = explainers_for("text")[method].needs_likelihood
         own = {**routed[method], **({"likelihood": params["likelihood"]} if needs_likelihood else {})}
-        method_rows, method_skipped = cached_explain(record["name"], record["path"], text, method, target,
-                                                     json.dumps(own, sort_keys=True), stamp)
+        with COMPUTED.unit(progress, METHODS.get(method, method)):
+            method_rows, method_skipped = cached_explain(record["name"], record["path"], text, method, target,
+                                                         json.dumps(own, sort_keys=True), stamp)
         rows += method_rows
         skipped.update(method_skipped)
     return rows, skipped
+
 
 
 def settings_panel(names: list[str], label_names_of: dict[str, list[str]]):
@@ -114,7 +148,8 @@ def show_model_result(record: dict, text: str, methods: list[str], target: int |
         return
     for note in check.notes:
         st.info(note)
-    rows, skipped = explain_each(record, text, methods, target, params)
+    with progress_bar(len(methods), method_progress_text, start=f"Explaining with {len(methods)} method(s)…") as bar:
+        rows, skipped = explain_each(record, text, methods, target, params, bar)
     for method, reason in skipped.items():
         st.caption(f"{METHODS.get(method, method)} skipped: {reason}")
     if not rows:
@@ -164,10 +199,31 @@ def main() -> None:
     if not methods:
         st.info("Pick at least one method.")
         return
+    inputs = json.dumps([model_name, compare, text, methods, target, params], sort_keys=True)
+    if st.session_state.get(CANCELLED_KEY) == inputs:
+        st.info("Explaining was stopped. Methods finished before are kept; change a setting or press "
+                "**Explain again** to go on.")
+        st.button("Explain again", on_click=resume)
+        return
+    st.session_state[RUNNING_KEY] = inputs
+    cancel = st.empty()
+    cancel.button("Cancel", key="explain_cancel", on_click=cancel_running,
+                  help="Stops after the method under way; finished methods stay cached.")
     for name in [model_name] + ([compare] if compare else []):
         st.subheader(name)
         with guarded(f"Could not explain with {name}"):
             show_model_result(by_name[name], text, methods, target if name == model_name else None, shared, params)
+    cancel.empty()
+
+
+def cancel_running() -> None:
+    """The Cancel button's callback (run at the start of the next run): remember the inputs stopped."""
+    st.session_state[CANCELLED_KEY] = st.session_state.get(RUNNING_KEY)
+
+
+def resume() -> None:
+    """The Explain again button's callback: forget the stop, so this run explains."""
+    st.session_state.pop(CANCELLED_KEY, None)
 
 
 with guarded("The Explain page failed"):

@@ -3,6 +3,13 @@
 Runs :func:`core.evaluation.evaluate` (with its on-disk store, so a repeated evaluation is
 instant) and draws AOPC vs k, post-hoc accuracy vs k, the MoRF/LeRF degradation curves and the
 AUC_rep curves, one colour per explainer, with a summary table and exports.
+
+While it runs, a progress bar counts the explanations and estimates the time they still need
+(the mean seconds of those computed in this run; stored ones are instant and left out; the
+metrics' time is not estimated). **Cancel** (as Stop in the toolbar, a changed widget or a closed
+tab) stops the run at the next bar update, that is between two explanations: Streamlit raises
+from that ``st.*`` call (see :mod:`views.explain`), the store writes what was explained on the way
+out, and pressing **Evaluate** again resumes from there.
 """
 
 from __future__ import annotations
@@ -12,12 +19,13 @@ import json
 import streamlit as st
 
 from core.evaluation.common import DELETION_LABELS, HIGHER_IS_BETTER, METRIC_LABELS
-from views.common import guarded, registry_listing
+from views.common import guarded, progress_bar, registry_listing
 
 DEFAULT_MODEL = "cnn-vmask-movie-snippets"
 DEFAULT_EXPLAINERS = ("vmask", "zero", "lime")
 PAIR_DEFAULT_EXPLAINERS = ("zero", "lime")  # GMASK/IMASK take seconds a pair
 RESULTS_KEY = "faithfulness_results"
+CANCELLED_KEY = "faithfulness_cancelled"
 
 
 def controls(models: list[str], pair_models: set[str]) -> dict:
@@ -53,19 +61,29 @@ def controls(models: list[str], pair_models: set[str]) -> dict:
             "seed": int(seed), "operation": operation, "aopc_k": int(aopc_k)}
 
 
+def progress_text(progress) -> str:
+    """The bar's text: ``"<stage>: done/total explanations · about N s left"`` (no estimate once all are done)."""
+    left = f" · {progress.describe()}" if progress.done < progress.total else ""
+    return f"{progress.stage or 'starting'}: {progress.done}/{progress.total} explanations{left}"
+
+
+def mark_cancelled() -> None:
+    """The Cancel button's callback (run at the start of the next run): say so on that run's page."""
+    st.session_state[CANCELLED_KEY] = True
+
+
 def run_evaluation(settings: dict) -> list[dict]:
-    """Evaluate with a progress bar; the records are kept in the session for these settings."""
+    """Evaluate with a progress bar and a Cancel button; the records are kept in the session for these settings."""
     from core.evaluation import evaluate
 
-    bar = st.progress(0.0, text="Starting…")
-
-    def on_progress(done: int, total: int, stage: str) -> None:
-        bar.progress(done / total if total else 1.0, text=f"{stage}: {done}/{total} explanations")
-
-    records = evaluate(settings["model"], explainers=settings["explainers"], metrics=settings["metrics"],
-                       n=settings["n"], seed=settings["seed"], operation=settings["operation"],
-                       aopc_k=settings["aopc_k"], progress=False, on_progress=on_progress)
-    bar.empty()
+    cancel = st.empty()
+    cancel.button("Cancel", key="faithfulness_cancel", on_click=mark_cancelled,
+                  help="Stops after the explanation under way; those done stay in the store, so Evaluate resumes.")
+    with progress_bar(0, progress_text) as progress:
+        records = evaluate(settings["model"], explainers=settings["explainers"], metrics=settings["metrics"],
+                           n=settings["n"], seed=settings["seed"], operation=settings["operation"],
+                           aopc_k=settings["aopc_k"], progress=False, on_progress=progress)
+    cancel.empty()
     st.session_state[RESULTS_KEY] = {"settings": settings, "records": records}
     return records
 
@@ -131,6 +149,9 @@ def main() -> None:
         st.info("Choose at least one explainer and one metric.")
         return
     previous = st.session_state.get(RESULTS_KEY)
+    if st.session_state.pop(CANCELLED_KEY, False):
+        st.warning("Evaluation cancelled. The explanations computed so far are kept in the store: press "
+                   "**Evaluate** to resume from there.")
     if st.button("Evaluate", type="primary"):
         with guarded("The evaluation failed"):
             previous = {"settings": settings, "records": run_evaluation(settings)}

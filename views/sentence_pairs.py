@@ -1,4 +1,10 @@
-"""Sentence pairs page: explain a pair model with GMASK groups, IMASK, zero erasure and LIME."""
+"""Sentence pairs page: explain a pair model with GMASK groups, IMASK, zero erasure and LIME.
+
+Each method is explained and cached on its own (adding a method computes only it), with a progress
+bar "method k/n: <label> · about N s left" between methods (GMASK takes seconds a pair). The bar's
+redraw between two methods is where a run stops (a changed widget, Stop in the toolbar, a closed
+tab; see :mod:`views.explain`); a method under way runs to its end.
+"""
 
 from __future__ import annotations
 
@@ -8,7 +14,8 @@ import pandas as pd
 import streamlit as st
 
 from core.explain.registry import DEFAULT_PAIR_METHODS, explainers_for
-from views.common import cached_model, checkpoint_stamp, guarded, registry_listing
+from views.common import (CacheMisses, cached_model, checkpoint_stamp, guarded, method_progress_text,
+                          progress_bar, registry_listing)
 
 METHODS = {name: cls.label for name, cls in explainers_for("pair").items()}  # what each pair explainer declares
 DEFAULT_MODEL = "dattn-trec6-answer-type-pairs"
@@ -18,17 +25,37 @@ EXAMPLES = [
     ("how far is the moon from the earth ?", "how many miles is it to mars ?"),
     ("what does nasa stand for ?", "where is the eiffel tower ?"),
 ]
+COMPUTED = CacheMisses()  # tells the progress estimate which methods cached_explain computed
 
 
-@st.cache_data(show_spinner="Explaining…", max_entries=100)
-def cached_explain(name: str, path: str, text_a: str, text_b: str, methods: tuple[str, ...], target: int | None,
+@st.cache_data(show_spinner=False, max_entries=300)
+def cached_explain(name: str, path: str, text_a: str, text_b: str, method: str, target: int | None,
                    params_json: str, stamp: str = "") -> list[dict]:
-    """Pair explanations (as dicts) for (model version, texts, methods, target, parameters)."""
+    """One method's pair explanation (as dicts; none when it was skipped) for (model version, texts, method,
+    target, that method's parameters)."""
     from core.explain.registry import explain_pair
 
-    run = explain_pair(cached_model(name, path, stamp), text_a, text_b, methods=list(methods), target=target,
+    COMPUTED.note()
+    run = explain_pair(cached_model(name, path, stamp), text_a, text_b, methods=[method], target=target,
                        **json.loads(params_json))
     return [e.to_dict() for e in run.explanations]
+
+
+def explain_each(record: dict, text_a: str, text_b: str, methods: list[str], target: int | None, params: dict,
+                 progress=None) -> list[dict]:
+    """Every method's explanation through :func:`cached_explain`, each keyed by its own parameters only;
+    ``progress`` (a :class:`core.progress.Progress`) is told before and after each method."""
+    from core.explain.registry import route_params
+
+    routed = route_params(methods, params, kind="pair")
+    stamp = checkpoint_stamp(record["path"])
+    rows = []
+    for method in methods:
+        with COMPUTED.unit(progress, METHODS.get(method, method)):
+            rows += cached_explain(record["name"], record["path"], text_a, text_b, method, target,
+                                   json.dumps(routed[method], sort_keys=True), stamp)
+    return rows
+
 
 
 def text_panel() -> tuple[str, str]:
@@ -93,8 +120,11 @@ def show_result(record: dict, text_a: str, text_b: str, methods: list[str], targ
         return
     for note in check.notes:
         st.info(note)
-    rows = cached_explain(record["name"], record["path"], text_a, text_b, tuple(methods), target,
-                          json.dumps(params, sort_keys=True), checkpoint_stamp(record["path"]))
+    with progress_bar(len(methods), method_progress_text, start=f"Explaining with {len(methods)} method(s)…") as bar:
+        rows = explain_each(record, text_a, text_b, methods, target, params, bar)
+    if not rows:
+        st.info("None of the chosen methods applies to this model.")
+        return
     explanations = [PairExplanation(**row) for row in rows]
     first = explanations[0]
     st.markdown(f"**Prediction:** {model.label_names[first.predicted]} · explaining **{first.target_name}**")

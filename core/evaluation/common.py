@@ -48,11 +48,14 @@ def metric_params(metric: str, seed: int, operation: str = "remove", aopc_k: int
     return metric_spec(metric).settings(seed, operation, aopc_k, ranking, unit, evaluator)
 
 
-def explainer_params(name: str, seed: int, overrides: dict[str, Any] | None = None) -> dict[str, Any]:
+def explainer_params(name: str, seed: int, overrides: dict[str, Any] | None = None,
+                     model: Any = None) -> dict[str, Any]:
     """The JSON-ready parameters that identify an explainer's results (the store key), for texts and pairs.
 
     The seed is included only for stochastic explainers; an explainer that declares
-    ``needs_likelihood`` (``marginal``) names its likelihood, the shipped MLM (``"mlm"``).
+    ``needs_likelihood`` (``marginal``) names its likelihood, the shipped MLM (``"mlm"``). With
+    ``model``, the explainer's :meth:`~core.explain.base.Explainer.key_params` adds what resolves
+    per model or per algorithm version (marginalization's budget on a transformer; LIME's version).
     """
     from core.explain.registry import explainer_class
 
@@ -60,29 +63,33 @@ def explainer_params(name: str, seed: int, overrides: dict[str, Any] | None = No
     if explainer_class(name).needs_likelihood:
         params["likelihood"] = "mlm"
     params.update(overrides or {})
-    return params
+    return params if model is None else explainer_class(name).key_params(model, params, int(seed))
 
 
 def fill_explanations(store, model: Any, name: str, key_params: dict[str, Any], ids: Sequence[str],
                       inputs_of: dict[str, str | tuple[str, str]], get_likelihood: Callable[[], Any] | None = None,
-                      flush_every: int = FLUSH_EVERY, on_stored: Callable[[int], None] | None = None):
+                      flush_every: int = FLUSH_EVERY, on_stored: Callable[[int], None] | None = None,
+                      on_cached: Callable[[int], None] | None = None):
     """Explain the ``ids`` the store lacks for (model, explainer ``name``, ``key_params``); returns
     (the :class:`~core.evaluation.store.ExplanationFile`, how many were explained now).
 
     ``inputs_of[id]`` is the text, or the (text A, text B) pair of a sentence-pair model.
     ``get_likelihood()`` gives the likelihood model of explainers that declare ``needs_likelihood``
-    (called only when needed); ``on_stored(count)`` is told of the stored ids at once and of each
-    new one as it is done.
+    (called only when needed); ``on_stored(count)`` is told of each new explanation as it is
+    stored (count 1) and, unless ``on_cached`` is given, of the ids already stored, at once;
+    ``on_cached(count)`` gets that first report instead (so a progress estimate can leave them
+    out of its timing). Either may raise to stop between explanations: what was explained is
+    written to the store on the way out.
     """
     from core.explain.registry import explainer_class, get_explainer
 
     file = store.explanations(model.config["weights_sha256"], name, key_params, model_name=model.name)
     missing = [i for i in ids if not file.has(i)]
     report = on_stored or (lambda count: None)
-    report(len(ids) - len(missing))
+    (on_cached or report)(len(ids) - len(missing))
     if not missing:
         return file, 0
-    ctor = {k: v for k, v in key_params.items() if k != "likelihood"}
+    ctor = {k: v for k, v in key_params.items() if k not in ("likelihood", "version")}
     if explainer_class(name).needs_likelihood:
         ctor["likelihood"] = get_likelihood()
     explainer = get_explainer(name, model, **ctor)

@@ -12,13 +12,14 @@ from __future__ import annotations
 
 import time
 from pathlib import Path
-from typing import Any, Callable, Sequence
+from typing import Any, Sequence
 
 import numpy as np
 
 from core.evaluation.common import compute_metric, empty_record, explainer_params, fill_explanations, sample_ids
 from core.evaluation.metric_specs import METRIC_SPECS, MetricNames, metric_spec
 from core.evaluation.store import EvaluationStore
+from core.progress import ProgressLike, as_progress
 
 PAIR_METRICS = MetricNames(lambda spec: spec.applies_to_pairs)
 """The metrics of sentence-pair models: aopc, posthoc, degradation (a live view of the registry)."""
@@ -45,7 +46,7 @@ def evaluate_pairs(model_name: str, explainers: Sequence[str] = PAIR_DEFAULT_EXP
                    progress: bool = True, store: EvaluationStore | None = None,
                    params: dict[str, dict[str, Any]] | None = None, data=None, aopc_k: int = 10,
                    operation: str = "remove",
-                   on_progress: Callable[[int, int, str], None] | None = None,
+                   on_progress: ProgressLike = None,
                    ranking: str = "signed") -> list[dict[str, Any]]:
     """Explain ``n`` seeded test pairs with each pair explainer and compute the pair metrics.
 
@@ -64,10 +65,11 @@ def evaluate_pairs(model_name: str, explainers: Sequence[str] = PAIR_DEFAULT_EXP
         ranking: ``signed`` (by score) or ``magnitude`` (by absolute score), as in
             :func:`core.evaluation.runner.evaluate`; only signed explainers (LIME, zero, Shapley) differ.
         on_progress: ``(done, total, stage)`` after each explained pair and before each metric,
-            as :func:`core.evaluation.runner.evaluate`.
+            or a :class:`core.progress.Progress`, as :func:`core.evaluation.runner.evaluate`.
 
     Raises:
         ValueError: bad ``n``, ``aopc_k`` or metric names, or an ``operation`` other than ``remove``/``pad``.
+        core.progress.Cancelled: the ``on_progress`` tracker's token was cancelled (stored pairs are kept).
 
     Returns:
         One record per explainer, as :func:`core.evaluation.runner.evaluate`.
@@ -103,17 +105,11 @@ def evaluate_pairs(model_name: str, explainers: Sequence[str] = PAIR_DEFAULT_EXP
     records, names = [], list(dict.fromkeys(e.strip() for e in explainers if e.strip()))
     reasons = {name: skip_reason(name, model) if name in explainers_for() else
                f"{name} is not a registered explainer" for name in names}
-    total, done = sum(not reason for reason in reasons.values()) * len(ids), 0
-
-    def advance(count: int, stage: str) -> None:
-        nonlocal done
-        done += count
-        if on_progress is not None:
-            on_progress(done, total, stage)
+    tracker = as_progress(on_progress, sum(not reason for reason in reasons.values()) * len(ids))
 
     for name in names:
         reason = reasons[name]
-        key_params = {} if reason else explainer_params(name, seed, params.get(name))
+        key_params = {} if reason else explainer_params(name, seed, params.get(name), model)
         record = empty_record(name, key_params, model.name, reason)
         records.append(record)
         if reason:
@@ -122,7 +118,8 @@ def evaluate_pairs(model_name: str, explainers: Sequence[str] = PAIR_DEFAULT_EXP
         with tqdm(total=len(ids), disable=not progress, desc=name, unit="pair") as bar:
             file, record["explained"] = fill_explanations(
                 store, model, name, key_params, ids, pair_of,
-                on_stored=lambda count, stage=name: (bar.update(count), advance(count, stage)))
+                on_stored=lambda count, stage=name: (bar.update(count), tracker.advance(count, stage)),
+                on_cached=lambda count, stage=name: (bar.update(count), tracker.skip(count, stage)))
         record["timing"]["explain"] = time.perf_counter() - started
         used = [i for i in ids if file.get(i) is not None]
         record["errors"] = {i: file.error(i) for i in ids if file.error(i) is not None}
@@ -132,7 +129,7 @@ def evaluate_pairs(model_name: str, explainers: Sequence[str] = PAIR_DEFAULT_EXP
         for spec in map(metric_spec, metrics):
             if not spec.applies_to_pairs or not examples:
                 continue
-            advance(0, f"{name}: {spec.name}")
+            tracker.set_stage(f"{name}: {spec.name}")
             metric_started = time.perf_counter()
             settings = spec.settings(seed, operation, aopc_k, ranking)  # "remove", signed: the key as before
             key = store.metric_key(fingerprint, name, key_params, spec.name, settings, used)

@@ -23,7 +23,7 @@ and left out of that explainer's metrics.
 from __future__ import annotations
 
 import time
-from typing import Any, Callable, Sequence
+from typing import Any, Sequence
 
 import numpy as np
 
@@ -33,6 +33,7 @@ from core.evaluation.common import (FLUSH_EVERY, METRIC_PARAMS, METRICS, compute
 from core.evaluation.metric_specs import METRIC_SPECS, metric_spec
 from core.evaluation.pairs import PAIR_DEFAULT_EXPLAINERS, evaluate_pairs, is_pair_checkpoint
 from core.evaluation.store import EvaluationStore
+from core.progress import ProgressLike, as_progress
 
 EXPLAINER_NAMES = ("vmask", "zero", "marginal", "lime")
 DELETIONS = ("remove", "zero", "unk", "mlm")
@@ -66,7 +67,7 @@ def evaluate(model_name: str, explainers: Sequence[str] = EXPLAINER_NAMES, metri
              n: int = 500, seed: int = 0, device: str = "auto", progress: bool = True,
              store: EvaluationStore | None = None, params: dict[str, dict[str, Any]] | None = None,
              flush_every: int = FLUSH_EVERY, likelihood: Any | None = None, operation: str = "remove",
-             aopc_k: int = 10, on_progress: Callable[[int, int, str], None] | None = None,
+             aopc_k: int = 10, on_progress: ProgressLike = None,
              data: Any | None = None, ranking: str = "signed", unit: str = "probability",
              evaluator: str | None = None) -> list[dict[str, Any]]:
     """Explain ``n`` seeded test examples with each explainer and score the explanations.
@@ -92,7 +93,11 @@ def evaluate(model_name: str, explainers: Sequence[str] = EXPLAINER_NAMES, metri
         aopc_k: K of AOPC (>= 1).
         on_progress: called as ``(done, total, stage)`` after each explained example (``done`` of
             ``total`` = explainers x examples, stored ones counted at once) and before each metric
-            (``stage`` = ``"explainer: metric"``); for a page's progress bar.
+            (``stage`` = ``"explainer: metric"``); for a page's progress bar. A
+            :class:`core.progress.Progress` gets the stored ones as :meth:`~core.progress.Progress.skip`
+            (left out of its time estimate) and its cancel token is checked at each of those
+            points. Either may raise to stop between two explanations; what was explained is
+            kept in the store, so the same call later resumes from there.
         data: the model's data (a :class:`~core.data.datasets.DatasetSplits`, e.g. its user CSV again);
             default: found by :func:`core.data.model_data.model_dataset`, which checks the data
             fingerprint (a user CSV named like a bundled dataset is never mixed up with it).
@@ -118,6 +123,8 @@ def evaluate(model_name: str, explainers: Sequence[str] = EXPLAINER_NAMES, metri
 
     Raises:
         ValueError: bad arguments (unknown explainer or metric, ``n`` < 1); load errors of the model.
+        core.progress.Cancelled: the token of an ``on_progress`` :class:`~core.progress.Progress` was
+            cancelled (anything ``on_progress`` raises propagates the same way).
     """
     default_explainers = list(explainers) == list(EXPLAINER_NAMES)
     explainers, metrics = check_arguments(explainers, metrics, n)
@@ -170,17 +177,15 @@ def evaluate(model_name: str, explainers: Sequence[str] = EXPLAINER_NAMES, metri
     records = []
     total = len(applicable) * len(ids)
     bar = tqdm(total=total, disable=not progress, desc="evaluate", unit="example")
-    done = [0]  # tqdm does not count when disabled
+    tracker = as_progress(on_progress, total)
 
-    def advance(count: int, stage: str) -> None:
+    def advance(count: int, stage: str, cached: bool = False) -> None:
         bar.update(count)
-        done[0] += count
-        if on_progress is not None:
-            on_progress(done[0], total, stage)
+        (tracker.skip if cached else tracker.advance)(count, stage)
 
     try:
         for name in explainers:
-            key_params = explainer_params(name, seed, params.get(name))
+            key_params = explainer_params(name, seed, params.get(name), model)
             record = empty_record(name, key_params, model.name, reasons[name])
             records.append(record)
             if reasons[name]:
@@ -189,7 +194,8 @@ def evaluate(model_name: str, explainers: Sequence[str] = EXPLAINER_NAMES, metri
             bar.set_postfix_str(name)
             file, record["explained"] = fill_explanations(
                 store, model, name, key_params, ids, text_of, get_likelihood, flush_every,
-                on_stored=lambda count, stage=name: advance(count, stage))
+                on_stored=lambda count, stage=name: advance(count, stage),
+                on_cached=lambda count, stage=name: advance(count, stage, cached=True))
             record["timing"]["explain"] = time.perf_counter() - started
             used = [i for i in ids if file.get(i) is not None]
             record["errors"] = {i: file.error(i) for i in ids if file.error(i) is not None}
@@ -198,7 +204,7 @@ def evaluate(model_name: str, explainers: Sequence[str] = EXPLAINER_NAMES, metri
             for spec in map(metric_spec, metrics):
                 if not spec.applies_to_texts:
                     continue
-                advance(0, f"{name}: {spec.name}")
+                tracker.set_stage(f"{name}: {spec.name}")
                 metric_started = time.perf_counter()
                 settings = spec.settings(seed, operation, aopc_k, ranking, unit, evaluator_key)
                 if not examples:

@@ -31,6 +31,7 @@ import core.explain.global_importance  # noqa: F401  global
 from core.checkpoints import CheckpointError
 from core.explain.base import EXPLAINERS, Explainer, ExplainError, Explanation, model_kind
 from core.lm.base import LikelihoodModel
+from core.progress import ProgressLike, as_progress
 
 KINDS = ("text", "pair")
 DEFAULT_METHODS = ("vmask", "zero", "marginal")
@@ -170,7 +171,8 @@ def provide_likelihood(name: str, params: dict[str, Any], likelihood: Likelihood
 
 
 def explain(model: Any, text: str, methods: Sequence[str] = DEFAULT_METHODS, target: int | None = None,
-            likelihood: LikelihoodModel | None = None, text_b: str | None = None, **params: Any) -> ExplainRun:
+            likelihood: LikelihoodModel | None = None, text_b: str | None = None, on_progress: ProgressLike = None,
+            **params: Any) -> ExplainRun:
     """Explain ``text`` (with ``text_b``, a pair) with each of ``methods``; those that do not apply are skipped.
 
     Args:
@@ -181,6 +183,11 @@ def explain(model: Any, text: str, methods: Sequence[str] = DEFAULT_METHODS, tar
         likelihood: for explainers that declare ``needs_likelihood`` (``marginal``); default the
             shipped MLM (:func:`default_likelihood`).
         text_b: the second text, for a sentence-pair model.
+        on_progress: told ``(done, total, stage)`` before each method (``stage`` = its name, ``done``
+            the methods finished) and after it (``done`` counts it), or a
+            :class:`core.progress.Progress` (one unit per method; skipped methods are untimed).
+            Between methods is the cancel point: what it raises (a cancelled token's
+            :class:`~core.progress.Cancelled`) propagates and the finished methods are lost.
         **params: explainer parameters, routed as the module docstring says.
 
     Returns:
@@ -189,6 +196,7 @@ def explain(model: Any, text: str, methods: Sequence[str] = DEFAULT_METHODS, tar
     Raises:
         ExplainError: no method, unknown method, bad parameter, empty text, a pair model without
             ``text_b`` (or a single-text one with it), target out of range, or no likelihood model.
+        core.progress.Cancelled: the ``on_progress`` tracker's token was cancelled.
     """
     kind = model_kind(model)
     if kind == "pair" and text_b is None:
@@ -199,14 +207,17 @@ def explain(model: Any, text: str, methods: Sequence[str] = DEFAULT_METHODS, tar
                            "explain a single text")
     methods = check_methods(methods, kind)
     routed = route_params(methods, params, kind)
-    run = ExplainRun()
+    run, tracker = ExplainRun(), as_progress(on_progress, len(methods))
     for name in methods:
+        tracker.set_stage(name)
         reason = skip_reason(name, model)
         if reason:
             run.skipped[name] = reason
+            tracker.skip(1)
             continue
         explainer = get_explainer(name, model, **provide_likelihood(name, routed[name], likelihood))
         run.explanations.append(explainer.explain(text, text_b, target=target))
+        tracker.advance(1)
     return run
 
 

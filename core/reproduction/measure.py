@@ -188,7 +188,7 @@ class Context:
         from core.evaluation.common import explainer_params, fill_explanations
         from core.metrics import ranking_of
 
-        params = explainer_params(explainer, self.seed, self.explainer_params.get(explainer))
+        params = explainer_params(explainer, self.seed, self.explainer_params.get(explainer), model)
         file, _ = fill_explanations(self.store, model, explainer, params, ids, text_of, self.likelihood)
         kept = [i for i in ids if file.get(i) is not None]
         examples = [(list(file.get(i)["words"]), ranking_of(file.get(i)["scores"], ranking)) for i in kept]
@@ -200,7 +200,7 @@ class Context:
         from core.metrics import ranking_of
         from core.metrics.pairs import pair_examples
 
-        params = explainer_params(explainer, self.seed, self.explainer_params.get(explainer))
+        params = explainer_params(explainer, self.seed, self.explainer_params.get(explainer), model)
         file, _ = fill_explanations(self.store, model, explainer, params, ids, pair_of)
         kept = [i for i in ids if file.get(i) is not None]
         tagged = pair_examples([file.get(i) for i in kept])
