@@ -113,6 +113,19 @@ class WordFeatures:
                   for s in range(0, keep.shape[0], batch_size)]
         return torch.cat(chunks) if chunks else keep.new_zeros(0)
 
+    def distinct_target_probs(self, keep: torch.Tensor, target: int, batch_size: int,
+                              baseline: str = "zero") -> tuple[torch.Tensor, int]:
+        """As :meth:`target_probs`, evaluating each distinct keep vector once: ([N] p(target), evaluations).
+
+        Sampled 0/1 keep vectors of a short text repeat (a 6-word text has only 64 of them), and
+        the model is a deterministic function of the keep vector, so the repeats are read back
+        instead of recomputed; ``evaluations`` is the number of distinct rows sent through the model.
+        """
+        distinct, inverse = torch.unique(keep, dim=0, return_inverse=True)
+        if distinct.shape[0] == keep.shape[0]:
+            return self.target_probs(keep, target, batch_size, baseline), keep.shape[0]
+        return self.target_probs(distinct, target, batch_size, baseline)[inverse.to(keep.device)], distinct.shape[0]
+
 
 def encode_features(model: Any, text: str, text_b: str | None = None) -> WordFeatures:
     """Check and encode the input of ``model``: one text, or two for a sentence-pair model.

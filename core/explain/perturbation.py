@@ -1,18 +1,20 @@
-"""Sampling-based perturbation explainers on top of captum: LIME and Shapley value sampling, for texts and pairs.
+"""Sampling-based perturbation explainers, for texts and pairs: LIME (vectorised) and Shapley sampling (captum).
 
-One binary feature per word (of the text, or of both texts of a pair): captum perturbs the
-word keep vector of :class:`core.explain.features.WordFeatures`, so for a wordpiece model a
+One binary feature per word (of the text, or of both texts of a pair): the explainers perturb
+the word keep vector of :class:`core.explain.features.WordFeatures`, so for a wordpiece model a
 word's pieces are switched off together, and special tokens (``[CLS]``, ``[SEP]``) and padding
 are held fixed and never perturbed. A word that is "off" gets the baseline embedding: zero
 (default) or, for single texts, the embedding of the unknown token (``baseline="unk"``; every
 piece becomes ``[UNK]``).
 
 The explained quantity is the probability of the target class, so scores are
-in probability units. Both methods sample: they are seeded (torch, numpy and
-``random`` are seeded inside a forked random state, so global random state is
-left untouched) and the seed is stored in the :class:`Explanation`. Sampled
-perturbations go through the model ``batch_size`` at a time
-(captum's ``perturbations_per_eval``).
+in probability units. Both methods sample and are seeded; the seed is stored in
+the :class:`Explanation` and the caller's random state is left untouched. LIME
+draws all its keep vectors at once from its own ``torch.Generator`` (seeded with
+the explainer's seed), scores them in one batched pass (``batch_size`` rows per
+forward) and fits the surrogate with scikit-learn's ``Ridge``. Shapley sampling
+runs captum's ``ShapleyValueSampling`` with torch, numpy and ``random`` seeded
+inside a forked random state (``batch_size`` is captum's ``perturbations_per_eval``).
 
 Sample counts: LIME needs at least :data:`MIN_LIME_SAMPLES` samples and more
 samples than the text has words (see :func:`check_lime_samples`); Shapley
@@ -105,8 +107,48 @@ def lime_text_kernel(kernel_width: float) -> Callable[..., float]:
     return similarity
 
 
-class _CaptumExplainer(Explainer):
-    """Shared setup: captum perturbs the [1, n_words] keep vector of the features; forward = p(target)."""
+def lime_kernel_weights(keep: torch.Tensor, kernel_width: float) -> np.ndarray:
+    """LIME's text kernel for many samples at once: weights [N] (float64) of keep vectors ``keep`` [N, n_words].
+
+    The vectorised :func:`lime_text_kernel`: distance = 1 - sqrt(|z| / n) (the cosine distance
+    of z to the all-ones vector), weight = exp(-distance^2 / (2 width^2)); the original (all
+    words kept) weighs 1, the empty text exp(-1 / (2 width^2)).
+    """
+    z = keep.detach().double().cpu().numpy()
+    distance = 1.0 - np.sqrt(z.sum(1) / z.shape[1])
+    return np.exp(-distance ** 2 / (2 * kernel_width ** 2))
+
+
+def lime_samples(n_samples: int, n_words: int, seed: int) -> torch.Tensor:
+    """LIME's neighbourhood: ``n_samples`` binary keep vectors [n_samples, n_words] (float32, CPU).
+
+    Row 0 is the explained input itself (all ones), as in the ``lime`` package, so the
+    surrogate is always fitted on the prediction it explains (with kernel weight 1). Every
+    other row keeps each word independently with probability 1/2 (captum's default for
+    ``Lime``), drawn from a ``torch.Generator`` seeded with ``seed``: the same seed gives
+    the same rows, and no global random state is read or changed.
+    """
+    generator = torch.Generator().manual_seed(seed)
+    random_rows = torch.rand(n_samples - 1, n_words, generator=generator) < 0.5
+    return torch.cat([torch.ones(1, n_words, dtype=torch.bool), random_rows]).float()
+
+
+def fit_lime_surrogate(keep: torch.Tensor, outputs: np.ndarray, weights: np.ndarray, alpha: float) -> np.ndarray:
+    """Coefficients [n_words] of the weighted ridge surrogate fitted on (keep [N, n_words], outputs [N]).
+
+    scikit-learn's ``Ridge(alpha, fit_intercept=True)`` with ``sample_weight=weights`` [N], as
+    the ``lime`` package and captum's ``SkLearnRidge`` fit it; the coefficients are in the units
+    of ``outputs`` (here p(target)).
+    """
+    from sklearn.linear_model import Ridge
+
+    z = keep.detach().double().cpu().numpy()
+    surrogate = Ridge(alpha=alpha, fit_intercept=True).fit(z, np.asarray(outputs, np.float64), sample_weight=weights)
+    return surrogate.coef_.astype(np.float64)
+
+
+class _SamplingExplainer(Explainer):
+    """Shared setup of the sampling explainers: the baseline and sample-count checks and the recorded params."""
 
     deterministic = False
     supports = frozenset({"text", "pair"})
@@ -121,6 +163,10 @@ class _CaptumExplainer(Explainer):
         n_samples = check_count(n_samples, f"{self.name}: n_samples")
         super().__init__(model, batch_size=batch_size, seed=seed, n_samples=n_samples, baseline=baseline,
                          unit="probability", **extra)
+
+
+class _CaptumExplainer(_SamplingExplainer):
+    """captum perturbs the [1, n_words] keep vector of the features; forward = p(target)."""
 
     def attribute(self, features: WordFeatures, target: int, probs: torch.Tensor
                   ) -> tuple[list[float], dict[str, Any]]:
@@ -142,18 +188,25 @@ class _CaptumExplainer(Explainer):
         raise NotImplementedError
 
 
-class LimeExplainer(_CaptumExplainer):
-    """LIME (Ribeiro et al. 2016) with captum's ``Lime``: a weighted linear surrogate over binary word features.
+class LimeExplainer(_SamplingExplainer):
+    """LIME (Ribeiro et al. 2016): a weighted linear surrogate over binary word features, fitted on sampled erasures.
 
-    Surrogate: ridge regression (alpha ``ridge_alpha``, as the ``lime``
-    package), sample weights from :func:`lime_text_kernel`. Samples switch
-    each word on/off independently with probability 1/2 (captum's default).
+    Samples (:func:`lime_samples`): the explained input itself (row 0, as the ``lime``
+    package) and ``n_samples - 1`` keep vectors that keep each word independently with
+    probability 1/2 (captum's default), all drawn at once from a generator seeded with
+    ``seed``. They go through the model in one batched pass (``batch_size`` rows per
+    forward; a short text's repeated vectors are scored once); sample weights come from
+    LIME's text kernel (:func:`lime_kernel_weights`); the surrogate is scikit-learn's
+    ``Ridge`` (alpha ``ridge_alpha``, with an intercept, as the ``lime`` package). Scores
+    are its coefficients: the change of p(target) the surrogate credits to keeping each
+    word (probability units).
 
     Args:
         model: the model to explain (a single-text or a pair model).
-        n_samples: perturbed texts to sample (default 500); at least
-            :data:`MIN_LIME_SAMPLES` (10), and more than the explained input has
-            words (checked per input; see :func:`check_lime_samples`).
+        n_samples: perturbed texts the surrogate is fitted on, the explained input
+            included (default 500); at least :data:`MIN_LIME_SAMPLES` (10), and more
+            than the explained input has words (checked per input; see
+            :func:`check_lime_samples`). At most that many model evaluations.
         baseline: ``"zero"`` embedding or ``"unk"`` for words switched off (single texts).
         kernel_width: similarity kernel width on the cosine distance (0.25).
         ridge_alpha: ridge penalty of the surrogate (1.0).
@@ -167,6 +220,7 @@ class LimeExplainer(_CaptumExplainer):
 
     name = "lime"
     label = "LIME"
+    version = 2  # vectorised sampling with the input as sample 0 (version 1: captum's Lime)
     param_help = {"n_samples": "perturbed inputs the surrogate is fitted on (more than the input has words)",
                   "baseline": "zero: erased words get a zero embedding; unk: the unknown token's (single texts)",
                   "kernel_width": "width of LIME's similarity kernel on the cosine distance",
@@ -179,19 +233,17 @@ class LimeExplainer(_CaptumExplainer):
 
     def attribute(self, features: WordFeatures, target: int, probs: torch.Tensor
                   ) -> tuple[list[float], dict[str, Any]]:
-        """As :meth:`_CaptumExplainer.attribute`, after checking there are more samples than words."""
-        check_lime_samples(self.params["n_samples"], features.n_words)
-        return super().attribute(features, target, probs)
-
-    def run_captum(self, forward, inputs, feature_mask) -> torch.Tensor:
-        """captum ``Lime.attribute`` with the ridge surrogate; [1, n_words] coefficients."""
-        from captum._utils.models.linear_model import SkLearnRidge
-        from captum.attr import Lime
-
-        lime = Lime(forward, interpretable_model=SkLearnRidge(alpha=self.params["ridge_alpha"]),
-                    similarity_func=lime_text_kernel(self.params["kernel_width"]))
-        return lime.attribute(inputs, baselines=0.0, feature_mask=feature_mask, n_samples=self.params["n_samples"],
-                              perturbations_per_eval=self.batch_size)
+        """Surrogate coefficients [n_words] (probability units), after checking there are more samples than words."""
+        n_samples = check_lime_samples(self.params["n_samples"], features.n_words)
+        keep = lime_samples(n_samples, features.n_words, self.seed)                      # [N, n_words]
+        keep_here = keep.to(self.model.device)
+        if 2 ** features.n_words < n_samples ** 2:  # repeated rows are likely (birthday bound): score each once
+            outputs, _ = features.distinct_target_probs(keep_here, target, self.batch_size, self.params["baseline"])
+        else:
+            outputs = features.target_probs(keep_here, target, self.batch_size, self.params["baseline"])   # [N]
+        weights = lime_kernel_weights(keep, self.params["kernel_width"])                  # [N]
+        scores = fit_lime_surrogate(keep, outputs.double().cpu().numpy(), weights, self.params["ridge_alpha"])
+        return scores.tolist(), {}
 
 
 class ShapleyExplainer(_CaptumExplainer):
