@@ -3,6 +3,7 @@
 Usage::
 
     python bench/explain_speed.py [--n 100] [--reference-n 3] [--likelihood mlm] [--device auto]
+                                  [--minilm-n 3] [--skip-cnn]
 
 Prints, for ``--n`` test sentences:
 - median and p90 seconds per sentence of each explainer (vmask, zero, unk,
@@ -14,9 +15,17 @@ Prints, for ``--n`` test sentences:
   sentences (the loop is slow), with the largest absolute score difference;
 - zero erasure against captum's FeatureAblation (probability measure): the
   largest absolute difference and both median times.
-Targets (README): marginalization median < 0.5 s on a 2-core CPU; >= 20x
+- the CNN default trio (vmask + zero + marginal together): median and p90;
+- MiniLM rows (the shipped ``minilm-vmask-movie-snippets``) on the issue's sentence "a
+  gripping , beautifully acted film" and ``--minilm-n - 1`` short test sentences: zero,
+  LIME, budgeted marginalization (the default) and exact marginalization, each as seconds
+  and as a multiple of zero erasure on the same sentence; exact marginalization's achieved
+  GFLOP/s next to a plain float32 matmul's on this machine; and the budgeted mode's error
+  figures against exact on those sentences (``bench/marginal_budget.py`` measures them on
+  more sentences).
+Targets (README): CNN marginalization median < 0.5 s on a 2-core CPU; >= 20x
 faster than the loop with scores equal to 1e-5; zero equal to FeatureAblation
-and not slower.
+and not slower; MiniLM budgeted marginalization <= 75x zero erasure.
 """
 
 from __future__ import annotations
@@ -40,6 +49,9 @@ from core.models import load_model  # noqa: E402
 
 MODEL = "cnn-vmask-movie-snippets"
 METHODS = ("vmask", "zero", "unk", "marginal", "lime", "shapley")
+TRIO = ("vmask", "zero", "marginal")  # the Explain page's default methods
+MINILM = "minilm-vmask-movie-snippets"
+ISSUE_SENTENCE = "a gripping , beautifully acted film"
 
 
 def timed(fn, *args):
@@ -79,9 +91,19 @@ def main() -> None:
     parser.add_argument("--reference-n", type=int, default=3)
     parser.add_argument("--likelihood", default="mlm")
     parser.add_argument("--device", default="auto")
+    parser.add_argument("--minilm-n", type=int, default=3, help="MiniLM sentences (exact takes minutes each)")
+    parser.add_argument("--skip-cnn", action="store_true", help="only the MiniLM rows")
     args = parser.parse_args()
-    model = load_model(MODEL, device=args.device)
     likelihood = load_likelihood(args.likelihood, dataset="movie-snippets", device=args.device)
+    if not args.skip_cnn:
+        cnn_rows(args, likelihood)
+    if args.minilm_n > 0:
+        minilm_rows(args, likelihood)
+
+
+def cnn_rows(args, likelihood) -> None:
+    """Every explainer on the CNN, candidate counts, the reference loop, FeatureAblation, the trio."""
+    model = load_model(MODEL, device=args.device)
     texts = list(load_dataset("movie-snippets").test.texts[: args.n])
     print(f"{MODEL} on {model.device}, likelihood {likelihood.name}, {len(texts)} test sentences, "
           f"{torch.get_num_threads()} CPU threads")
@@ -99,6 +121,59 @@ def main() -> None:
         print(f"mean candidates per position at sigma={sigma:g}: {np.mean(counts):.1f}")
     compare_reference(model, likelihood, texts[: args.reference_n], explainers["marginal"])
     compare_feature_ablation(model, texts)
+    trio = [sum(e.seconds for e in explained) for explained in zip(*(results[m] for m in TRIO))]
+    print(f"default trio ({' + '.join(TRIO)}) median / p90 s per sentence: {summary(trio)}")
+
+
+def matmul_gflops(seconds: float = 1.0) -> float:
+    """GFLOP/s of a plain float32 [4096, 384] x [384, 1536] matmul (MiniLM's feed-forward shape) here."""
+    a, b = torch.randn(4096, 384), torch.randn(384, 1536)
+    a @ b
+    started, n = time.perf_counter(), 0
+    while time.perf_counter() - started < seconds:
+        a @ b
+        n += 1
+    return 2 * 4096 * 384 * 1536 * n / (time.perf_counter() - started) / 1e9
+
+
+def bert_flops(config, tokens: int) -> float:
+    """Forward FLOPs of one BERT-family encoder pass over ``tokens`` positions (matmuls only)."""
+    h, ff, layers = config.hidden_size, config.intermediate_size, config.num_hidden_layers
+    return layers * tokens * (2 * (4 * h * h + 2 * h * ff) + 4 * tokens * h)
+
+
+def minilm_rows(args, likelihood) -> None:
+    """zero, LIME, budgeted and exact marginalization on MiniLM, interleaved per sentence; GFLOP/s; errors."""
+    from bench.marginal_budget import pick_sentences
+
+    model = load_model(MINILM, device=args.device)
+    texts = [ISSUE_SENTENCE] + pick_sentences(args.minilm_n - 1, 8, seed=0)
+    explainers = {"zero": get_explainer("zero", model), "lime": get_explainer("lime", model),
+                  "marginal (budgeted, default)": get_explainer("marginal", model, likelihood=likelihood),
+                  "marginal (exact)": get_explainer("marginal", model, likelihood=likelihood, budget="exact")}
+    explainers["zero"].explain(texts[0])
+    seconds = {name: [] for name in explainers}
+    flops, exact_seconds, errors, ses = 0.0, 0.0, [], []
+    for text in texts:
+        runs = {name: timed(e.explain, text) for name, e in explainers.items()}
+        for name, (_, s) in runs.items():
+            seconds[name].append(s)
+        exact, budgeted = runs["marginal (exact)"][0], runs["marginal (budgeted, default)"][0]
+        tokens = int(model.encode([text]).attention_mask[0].sum())
+        flops += sum(exact.details["n_evaluated"]) * bert_flops(model.model.encoder.config, tokens)
+        exact_seconds += runs["marginal (exact)"][1]
+        errors.append(np.abs(np.array(budgeted.scores) - np.array(exact.scores)))
+        ses.append(np.array(budgeted.details["score_se"]))
+    print(f"{MINILM} on {model.device}, {len(texts)} sentences (first: {ISSUE_SENTENCE!r})")
+    for name in explainers:
+        ratios = [s / z for s, z in zip(seconds[name], seconds["zero"])]
+        print(f"  {name:<29} s per sentence: {' '.join(f'{s:.2f}' for s in seconds[name])}; "
+              f"x zero: {' '.join(f'{r:.0f}' for r in ratios)}")
+    print(f"  exact marginalization: {flops / exact_seconds / 1e9:.1f} GFLOP/s achieved; plain float32 matmul "
+          f"{matmul_gflops():.1f} GFLOP/s")
+    error = np.concatenate(errors)
+    print(f"  budgeted vs exact: max |score difference| {error.max():.4f}, mean {error.mean():.4f}, mean reported "
+          f"SE {np.concatenate(ses).mean():.4f} log2 odds")
 
 
 def compare_reference(model, likelihood, texts, explainer) -> None:

@@ -45,3 +45,12 @@ def test_bad_input_gives_exit_2_and_a_message():
         out = run(*args, "--methods", "zero") if "--methods" not in args else run(*args)
         assert out.returncode == 2, (args, out.stdout, out.stderr)
         assert out.stderr.startswith("error: ") and "Traceback" not in out.stderr
+
+
+def test_budget_flag_budgeted_table_and_bad_budget():
+    out = run("--model", "cnn-vmask-movie-snippets", "--text", TEXT, "--methods", "marginal", "--budget", "8",
+              "--format", "table", "--device", "cpu")
+    assert out.returncode == 0, out.stderr
+    assert "budgeted: at most 8 classifier passes per word" in out.stdout and " ± " in out.stdout
+    bad = run("--model", "cnn-vmask-movie-snippets", "--text", TEXT, "--methods", "marginal", "--budget", "2")
+    assert bad.returncode == 2 and "budget must be" in bad.stderr and "Traceback" not in bad.stderr

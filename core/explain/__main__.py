@@ -70,13 +70,23 @@ def record(explanation) -> dict:
     return {**head, **data}
 
 
+def parse_budget(value: str) -> int | str:
+    """``--budget``: ``auto``, ``exact`` or an integer string (checked by the explainer)."""
+    return int(value) if value.strip().lstrip("-").isdigit() else value.strip()
+
+
 def table(explanations, label_names: Sequence[str]) -> str:
     """Plain-text table: one block per method, one line per word with its score; a note when the text was cut."""
     blocks = []
     for e in explanations:
         probs = ", ".join(f"{name}={p:.3f}" for name, p in zip(label_names, e.probs))
-        header = f"{e.method}  (explains {e.target_name}; {e.seconds:.3f} s; unit: {e.params.get('unit', '?')})"
-        lines = [header, "-" * len(header)] + [f"  {w:<20} {s:+.4f}" for w, s in zip(e.words, e.scores)]
+        header = f"{e.method}  (explains {e.target_name}; {e.seconds:.3f} s; unit: {e.params.get('unit', '?')}"
+        if e.params.get("mode") == "budgeted":
+            header += f"; budgeted: at most {e.params['budget']} classifier passes per word, ± standard error"
+        header += ")"
+        errors = e.details.get("score_se") if e.params.get("mode") == "budgeted" else None
+        lines = [header, "-" * len(header)] + [f"  {w:<20} {s:+.4f}" + (f" ± {errors[i]:.4f}" if errors else "")
+                                               for i, (w, s) in enumerate(zip(e.words, e.scores))]
         lines.append(f"  probs: {probs}")
         blocks.append("\n".join(lines))
     note = truncation_note(explanations[0]) if explanations else None  # every method read the same words
@@ -97,6 +107,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--target", help="class to explain (name or index; default: the predicted class)")
     parser.add_argument("--likelihood", default="mlm", help="for marginal: mlm, uniform, unigram, or an MLM path")
     parser.add_argument("--sigma", type=float, default=1e-5, help="marginal: likelihood threshold")
+    parser.add_argument("--budget", default="auto", help="marginal: auto (exact on word models, budgeted on "
+                        "transformers), exact, or the most classifier passes per word")
     parser.add_argument("--n-samples", type=int, help="lime: samples (default 500; at least 10 and more than the "
                         "text has words); shapley: permutations (default 25; at least 1)")
     parser.add_argument("--seed", type=int, default=0)
@@ -110,7 +122,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     if model.config.get("pair") or args.text_b is not None:
         return explain_pair_cli(model, args)
     methods = parse_methods(args.methods, DEFAULT_METHODS, explainers_for("text"))
-    params = {"seed": args.seed, "sigma": args.sigma}
+    params = {"seed": args.seed, "sigma": args.sigma, "budget": parse_budget(args.budget)}
     if args.n_samples is not None:  # 0 or a negative count is refused by the explainers, not dropped
         params["n_samples"] = args.n_samples
     check_params(args.params, methods)

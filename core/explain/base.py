@@ -200,6 +200,9 @@ class Explainer:
         if "name" in cls.__dict__:
             EXPLAINERS[cls.name] = cls
 
+    # Bumped when the algorithm changes its results for the same parameters (see key_params).
+    version: ClassVar[int] = 1
+
     def __init__(self, model: Any, batch_size: int | None = None, seed: int = 0, **params: Any):
         if self.requires_mask and model.config.get("mask_config", {}).get("kind", "none") == "none":
             raise ExplainError(f"the {self.name} explainer needs a mask-trained model; "
@@ -237,6 +240,17 @@ class Explainer:
         return None
 
     @classmethod
+    def key_params(cls, model: Any, params: dict[str, Any], seed: int = 0) -> dict[str, Any]:
+        """The parameters that identify this explainer's results on ``model`` (a store key), from the given ones.
+
+        ``params`` plus ``"version"`` when :attr:`version` is above 1 (so results of an earlier
+        algorithm are never served as this one's, while version-1 keys stay as they were). An
+        explainer whose default resolves per model to settings that change the results
+        (``marginal``'s budget) adds the resolved values too.
+        """
+        return {**params, **({"version": cls.version} if cls.version > 1 else {})}
+
+    @classmethod
     def parameters(cls) -> list[Param]:
         """The declared parameters: every constructor keyword (besides ``model``) with its default and help."""
         signature = inspect.signature(cls.__init__)
@@ -260,6 +274,14 @@ class Explainer:
             word groups), which the record carries as :attr:`PairExplanation.groups`.
         """
         raise NotImplementedError
+
+    def expected_passes(self, features: WordFeatures) -> int | None:
+        """Classifier passes (input rows) that explaining ``features`` will cost, or None when unknown.
+
+        Explainers override this so that a caller can estimate a long run's time before starting
+        it (:func:`core.explain.registry.estimate_seconds`).
+        """
+        return None
 
     def explain(self, text: str, text_b: str | None = None, target: int | None = None) -> Explanation:
         """Explain the model's prediction for ``text`` (and ``text_b`` for a pair model), for class ``target``.

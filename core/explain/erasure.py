@@ -92,6 +92,10 @@ class _LeaveOneOut(Explainer):
         super().__init__(model, batch_size=batch_size, seed=seed, measure=check_measure(measure),
                          unit=MEASURE_UNITS[measure])
 
+    def expected_passes(self, features: WordFeatures) -> int:
+        """One erased variant per word, plus the full input."""
+        return features.n_words + 1
+
     def attribute(self, features: WordFeatures, target: int, probs: torch.Tensor
                   ) -> tuple[list[float], dict[str, Any]]:
         """Scores [n_words] (see module docstring for units) and details ``{"p_without": [n_words]}``."""

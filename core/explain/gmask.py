@@ -31,7 +31,7 @@ with ``seed``.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any, Callable
+from typing import Any, Callable, ClassVar
 
 import torch
 import torch.nn.functional as F
@@ -204,6 +204,14 @@ class _MaskExplainer(Explainer):
             raise ExplainError(f"{key} must be a positive integer, got {value!r}")
         return value
 
+    # A fitted row costs a forward and a backward pass, about three forward passes.
+    fits: ClassVar[int] = 1
+    PASSES_PER_FITTED_ROW: ClassVar[int] = 3
+
+    def expected_passes(self, features: WordFeatures) -> int:
+        """Forward-pass equivalents of the mask fit(s): fits x steps x samples x 3, plus the full input."""
+        return self.fits * self.params["steps"] * self.params["n_samples"] * self.PASSES_PER_FITTED_ROW + 1
+
     def logit_fn(self, a, b, place: torch.Tensor | None = None, n_total: int = 0) -> LogitFn:
         """keep [S, m] -> logits; with ``place`` the m values go to those word indices, the rest are 0."""
         def forward(keep: torch.Tensor) -> torch.Tensor:
@@ -249,6 +257,7 @@ class GMaskExplainer(_MaskExplainer):
 
     name = "gmask"
     label = "GMASK (word groups)"
+    fits = 2  # the IMASK pre-selection (memoised per pair), then the group fit
 
     def __init__(self, model: LoadedPairModel, k: int = 10, steps: int | None = None, n_samples: int | None = None,
                  lr: float = 0.1, tau: float = 0.5, gamma1: float = 10.0, gamma2: float = 1.0,
