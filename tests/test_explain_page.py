@@ -210,3 +210,13 @@ def test_a_stop_between_methods_keeps_the_finished_ones_and_cancel_holds_until_a
     assert calls == [["zero"]] and any("stopped" in i.value for i in at.info)
     next(b for b in at.button if b.label == "Explain again").click().run()
     assert rows(at) == ["zero", "unk"] and calls == [["zero"], ["unk"]]  # zero came from the cache
+
+
+def test_a_long_run_shows_its_time_estimate_first(explain_page, monkeypatch):
+    import core.explain.registry as registry
+
+    monkeypatch.setattr(registry, "seconds_per_pass", lambda features, rows=64: 0.5)
+    at = set_text(explain_page, "an unbearably slow and pretentious mess")
+    assert not at.exception, [e.value for e in at.exception]
+    captions = " ".join(c.value for c in at.caption)
+    assert "Expected time on this machine if not cached:" in captions and "input marginalization ≈" in captions

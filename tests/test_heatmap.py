@@ -48,3 +48,15 @@ def test_unsigned_rows_get_their_own_colour_map_and_every_row_a_scale_bar():
     assert body.count('class="ml-bar"') == 2
     assert 'data-unit="keep probability"' in body and "0.9 keep probability" in body
     assert "+2 (supports) log2 odds" in body
+
+
+def test_a_budgeted_marginalization_row_says_so_and_shows_each_standard_error():
+    budgeted = make("marginal", [1.5, -0.5], details={"score_se": [0.1, 0.3]})
+    budgeted.params.update(mode="budgeted", budget=256)
+    html = heatmap_html([budgeted])
+    assert "budgeted: ≤ 256 classifier passes per word, mean standard error 0.200 log2 odds" in html
+    assert "+1.5000 (log2 odds) ± 0.1000" in html and "-0.5000 (log2 odds) ± 0.3000" in html
+    exact = make("marginal", [1.5])
+    exact.params["mode"] = "exact"
+    assert "; exact" in heatmap_html([exact]) and "±" not in heatmap_html([exact])
+    assert "budgeted" not in heatmap_html([make("zero", [1.0])])

@@ -111,3 +111,17 @@ def test_store_keys_name_the_mode_and_build_the_same_explainer(hand, tiny_bert):
     assert built.params["mode"] == "exact"
     assert explainer_params("lime", 1, None, hand) == {"seed": 1, "version": 2}          # LIME's new algorithm
     assert explainer_params("zero", 1, None, hand) == {}
+
+
+def test_estimate_seconds_is_the_expected_passes_times_one_timed_pass(hand, monkeypatch):  # noqa: F811
+    import core.explain.registry as registry
+
+    monkeypatch.setattr(registry, "seconds_per_pass", lambda features, rows=64: 0.01)
+    lm = TableLikelihood(["good", "bad", "movie"], [0.5, 0.3, 0.2])
+    estimates = registry.estimate_seconds(hand, "the good movie", ["zero", "marginal", "lime", "vmask"],
+                                          likelihood=lm, lime={"n_samples": 50})
+    # zero: 3 erased variants + the input; marginal: 3 candidates per word + 1; lime: 2^3 distinct rows + 1
+    assert estimates["zero"] == pytest.approx(0.04) and estimates["marginal"] == pytest.approx(0.10)
+    assert estimates["lime"] == pytest.approx(0.09) and "vmask" not in estimates       # skipped: no mask
+    capped = registry.estimate_seconds(hand, "the good movie", ["marginal"], likelihood=lm, budget=4)
+    assert capped["marginal"] == pytest.approx(0.10)                      # 3 candidates fit a budget of 4

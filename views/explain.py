@@ -31,6 +31,7 @@ import json
 import pandas as pd
 import streamlit as st
 
+from core.explain.marginal import DEFAULT_BUDGET
 from core.explain.registry import DEFAULT_METHODS, explainers_for
 from views.common import (CacheMisses, cached_model, checkpoint_stamp, guarded, method_progress_text,
                           progress_bar, registry_listing)
@@ -46,6 +47,8 @@ EXAMPLES = {
                   "how many miles is it from earth to the moon ?", "what does nasa stand for ?"],
 }
 RUNNING_KEY, CANCELLED_KEY = "explain_running", "explain_cancelled"
+BUDGETS = ["auto", "exact", 64, 128, 256, 512, 1024]
+LONG_RUN_SECONDS = 5.0  # estimates above this are shown before the run starts
 COMPUTED = CacheMisses()  # tells the progress estimate which methods cached_explain computed
 
 
@@ -72,6 +75,37 @@ def cached_explain(name: str, path: str, text: str, method: str, target: int | N
     likelihood = cached_likelihood(likelihood_spec, model.config.get("dataset")) if needs_likelihood else None
     run = explain(model, text, methods=[method], target=target, likelihood=likelihood, **params)
     return [e.to_dict() for e in run.explanations], dict(run.skipped)
+
+
+def budget_label(budget) -> str:
+    """How the budget choice reads in the picker."""
+    return {"auto": f"auto (exact on word models, {DEFAULT_BUDGET} on transformers)",
+            "exact": "exact (the paper's sum)"}.get(budget, f"{budget} passes per word")
+
+
+@st.cache_data(show_spinner="Estimating the time…", max_entries=200)
+def cached_estimate(name: str, path: str, text: str, methods: tuple[str, ...], params_json: str,
+                    stamp: str = "") -> dict[str, float | None]:
+    """Expected seconds per method (:func:`core.explain.registry.estimate_seconds`), per input and settings."""
+    from core.explain.registry import estimate_seconds
+
+    params = json.loads(params_json)
+    model = cached_model(name, path, stamp)
+    spec = params.pop("likelihood", None)
+    likelihood = cached_likelihood(spec, model.config.get("dataset")) if "marginal" in methods else None
+    return estimate_seconds(model, text, list(methods), likelihood=likelihood, **params)
+
+
+def show_estimate(record: dict, text: str, methods: list[str], params: dict) -> None:
+    """Before a run expected to take over :data:`LONG_RUN_SECONDS`: what each slow method should take."""
+    estimates = cached_estimate(record["name"], record["path"], text, tuple(methods),
+                                json.dumps(params, sort_keys=True), checkpoint_stamp(record["path"]))
+    known = {m: s for m, s in estimates.items() if s is not None}
+    if sum(known.values()) <= LONG_RUN_SECONDS:
+        return
+    slow = ", ".join(f"{METHODS.get(m, m)} ≈ {s:.0f} s" for m, s in known.items() if s >= 1)
+    st.caption(f"Expected time on this machine if not cached: {slow} (estimated from each method's classifier "
+               "passes; Cancel stops between methods).")
 
 
 def explain_each(record: dict, text: str, methods: list[str], target: int | None, params: dict,
@@ -114,6 +148,11 @@ def settings_panel(names: list[str], label_names_of: dict[str, list[str]]):
             "likelihood": st.selectbox("Likelihood model (marginalization)", ["mlm", "unigram", "uniform"],
                                        help="mlm: the shipped fine-tuned MiniLM masked LM"),
             "sigma": st.select_slider("Likelihood threshold σ", [1e-6, 1e-5, 1e-4, 1e-3], value=1e-5),
+            "marginal": {"budget": st.selectbox(
+                "Marginalization budget", BUDGETS, format_func=budget_label,
+                help="classifier passes per word: auto is exact on word models (CNN, LSTM) and at most "
+                     f"{DEFAULT_BUDGET} on transformers, where exact takes minutes; the rest of the likelihood "
+                     "mass is then estimated from a sample, with a standard error per word")},
             "lime": {"n_samples": st.number_input("LIME samples", 50, 5000, 500, step=50)},
             "shapley": {"n_permutations": st.number_input("Shapley permutations", 5, 500, 25, step=5)},
             "seed": st.number_input("Seed", 0, 2**31 - 1, 0),
@@ -148,6 +187,7 @@ def show_model_result(record: dict, text: str, methods: list[str], target: int |
         return
     for note in check.notes:
         st.info(note)
+    show_estimate(record, text, methods, params)
     with progress_bar(len(methods), method_progress_text, start=f"Explaining with {len(methods)} method(s)…") as bar:
         rows, skipped = explain_each(record, text, methods, target, params, bar)
     for method, reason in skipped.items():

@@ -231,6 +231,10 @@ class LimeExplainer(_SamplingExplainer):
         super().__init__(model, check_lime_samples(n_samples), baseline, batch_size, seed, kernel_width=kernel_width,
                          surrogate="ridge", ridge_alpha=ridge_alpha)
 
+    def expected_passes(self, features: WordFeatures) -> int:
+        """At most ``n_samples`` rows, and at most the 2^n_words distinct ones (repeats are scored once), plus one."""
+        return min(self.params["n_samples"], 2 ** min(features.n_words, 62)) + 1
+
     def attribute(self, features: WordFeatures, target: int, probs: torch.Tensor
                   ) -> tuple[list[float], dict[str, Any]]:
         """Surrogate coefficients [n_words] (probability units), after checking there are more samples than words."""
@@ -279,6 +283,10 @@ class ShapleyExplainer(_CaptumExplainer):
         count = n_permutations if n_permutations is not None else n_samples if n_samples is not None else 25
         count = check_count(count, "shapley: n_permutations (n_samples)")
         super().__init__(model, count, baseline, batch_size, seed, n_permutations=count)
+
+    def expected_passes(self, features: WordFeatures) -> int:
+        """Each permutation adds the words one at a time: n_permutations x (n_words + 1) rows, plus the input."""
+        return self.params["n_samples"] * (features.n_words + 1) + 1
 
     def run_captum(self, forward, inputs, feature_mask) -> torch.Tensor:
         """captum ``ShapleyValueSampling.attribute``; [1, n_words] Shapley value per word."""

@@ -236,3 +236,55 @@ def explain_pair(model: Any, text_a: str, text_b: str, methods: Sequence[str] = 
         raise ExplainError(f"{model.name or 'this model'} reads one text; give a sentence-pair model "
                            "(pair: true in `python -m core.models list`) or explain a single text")
     return explain(model, text_a, methods, target, text_b=text_b, **params)
+
+
+def seconds_per_pass(features: Any, rows: int = 64, repeats: int = 2) -> float:
+    """Seconds one classifier pass (one input row) of ``features``' model takes, timed on ``rows`` copies.
+
+    The fastest of ``repeats`` timings after a warm-up, divided by ``rows``: a batched pass's cost
+    per row, what a long explainer pays (its variants go through the model in batches).
+    """
+    import time
+
+    import torch
+
+    keep = torch.ones(rows, features.n_words, device=features.model.device)
+    best = float("inf")
+    with torch.inference_mode():
+        features.target_probs(keep[:1], 0, 1)
+        for _ in range(repeats):
+            started = time.perf_counter()
+            features.target_probs(keep, 0, rows)
+            best = min(best, time.perf_counter() - started)
+    return best / rows
+
+
+def estimate_seconds(model: Any, text: str, methods: Sequence[str] = DEFAULT_METHODS,
+                     likelihood: LikelihoodModel | None = None, text_b: str | None = None,
+                     **params: Any) -> dict[str, float | None]:
+    """Expected seconds of each applicable method on this input, before running it (None: cannot say).
+
+    Each explainer's :meth:`~core.explain.base.Explainer.expected_passes` (classifier rows it will
+    send; input marginalization asks its likelihood model for the candidates, one MLM pass) times
+    :func:`seconds_per_pass` measured now on this machine. Skipped methods are left out. An
+    estimate, not a promise: it ignores everything but the classifier passes.
+
+    Raises:
+        ExplainError: as :func:`explain` for a bad input, method or parameter.
+    """
+    from core.explain.features import encode_features
+
+    methods = check_methods(methods, model_kind(model))
+    routed = route_params(methods, params, model_kind(model))
+    from core.explain.features import explain_batch_size
+
+    features = encode_features(model, text, text_b)
+    per_pass = seconds_per_pass(features, min(explain_batch_size(model), 64))
+    estimates: dict[str, float | None] = {}
+    for name in methods:
+        if skip_reason(name, model):
+            continue
+        explainer = get_explainer(name, model, **provide_likelihood(name, routed[name], likelihood))
+        passes = explainer.expected_passes(features)
+        estimates[name] = None if passes is None else passes * per_pass
+    return estimates

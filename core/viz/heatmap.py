@@ -69,6 +69,9 @@ def scale_bar_html(explanation: Explanation, scale: float) -> str:
 def _tooltip(explanation: Explanation, index: int) -> str:
     unit = explanation.params.get("unit", "score")
     lines = [f"{explanation.words[index]}: {explanation.scores[index]:+.4f} ({unit})"]
+    errors = explanation.details.get("score_se") if explanation.params.get("mode") == "budgeted" else None
+    if errors and index < len(errors):
+        lines[0] += f" ± {errors[index]:.4f} (standard error of the budgeted estimate)"
     candidates = explanation.details.get("candidates")
     if candidates and index < len(candidates) and candidates[index]:
         lines.append(f"top candidates (likelihood, p({explanation.target_name})):")
@@ -96,6 +99,19 @@ STYLE = ("<style>.ml-row{line-height:2.2;margin:4px 0}.ml-chip{padding:3px 6px;b
          ".ml-grad{display:inline-block;width:120px;height:10px;border:1px solid #ccc;border-radius:3px}</style>")
 
 
+def mode_note(explanation) -> str:
+    """``"; budgeted: ≤ B passes per word, mean SE s"`` for a budgeted marginalization, ``"; exact"`` for an exact
+    one, else empty (HTML-safe)."""
+    mode = explanation.params.get("mode")
+    if mode == "exact":
+        return "; exact"
+    if mode != "budgeted":
+        return ""
+    errors = explanation.details.get("score_se") or [0.0]
+    return (f"; budgeted: ≤ {int(explanation.params['budget'])} classifier passes per word, mean standard error "
+            f"{sum(errors) / len(errors):.3f} {html.escape(explanation.params.get('unit', ''))}")
+
+
 def heatmap_html(explanations: Sequence[Explanation], shared_scale: bool = True, standalone: bool = False) -> str:
     """All explanations as labelled rows of word chips.
 
@@ -114,7 +130,7 @@ def heatmap_html(explanations: Sequence[Explanation], shared_scale: bool = True,
         unit = html.escape(explanation.params.get("unit", "score"))
         what = (f"explains “{html.escape(explanation.target_name)}”" if explanation.signed
                 else "unsigned, the same for every class")
-        label = f"{html.escape(explanation.method)} — {what}; {unit}; p = [{probs}]"
+        label = f"{html.escape(explanation.method)} — {what}; {unit}; p = [{probs}]{mode_note(explanation)}"
         rows.append(f'<div class="ml-label">{label}</div>{scale_bar_html(explanation, scale)}'
                     f"{row_html(explanation, scale)}")
     body = STYLE + "\n".join(rows)
