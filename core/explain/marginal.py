@@ -64,7 +64,7 @@ from core.models.factory import LoadedModel
 OOV_RULES = ("drop", "unk")
 # Classifier passes per position in budgeted mode, chosen by measurement (bench/explain_speed.py,
 # README "Input marginalization on transformer models").
-DEFAULT_BUDGET = 256
+DEFAULT_BUDGET = 128
 MIN_BUDGET = 4  # two exact head candidates and two tail draws, the fewest that give a standard error
 HEAD_SHARE = 0.5  # share of the budget spent on the most likely candidates, chosen by measurement as DEFAULT_BUDGET
 
