@@ -9,6 +9,8 @@ ran without this script (no layout, an automatic sidebar listing every file).
 
 import streamlit as st
 
+from core.threads import apply_thread_policy
+
 st.set_page_config(page_title="MaskLens", layout="wide")
 
 PAGES = [
@@ -22,4 +24,5 @@ PAGES = [
     st.Page("views/reproductions.py", title="Reproductions", icon=":material/verified:"),
 ]
 
+apply_thread_policy()  # every rerun: cheap, and a torch imported since gets it too (core/threads.py)
 st.navigation(PAGES).run()

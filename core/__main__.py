@@ -20,7 +20,7 @@ import importlib
 import sys
 from typing import Sequence
 
-from core.cli_common import run_cli
+from core.cli_common import run_cli, run_command
 
 VERBS = {
     "models": ("core.models.__main__", "list the shipped and user models"),
@@ -55,4 +55,4 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    sys.exit(run_command(main))

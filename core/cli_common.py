@@ -23,6 +23,18 @@ def run_cli(main: Callable[[Sequence[str] | None], int], argv: Sequence[str] | N
         return 130
 
 
+def run_command(main: Callable[[Sequence[str] | None], int], argv: Sequence[str] | None = None) -> int:
+    """What a ``python -m core...`` process runs: :func:`core.threads.apply_thread_policy`, then ``main``
+    through :func:`run_cli` (a bad ``$MASKLENS_THREADS`` is a one-line error and exit status 2)."""
+    from core.threads import apply_thread_policy
+
+    def policy_then_main(args: Sequence[str] | None) -> int:
+        apply_thread_policy()
+        return main(args)
+
+    return run_cli(policy_then_main, argv)
+
+
 def format_table(rows: list[dict], columns: Sequence[str]) -> str:
     """Plain-text table of ``rows`` (dicts) with the given columns, left-aligned."""
     cells = [[str(col) for col in columns]] + [["" if r.get(c) is None else str(r.get(c)) for c in columns] for r in rows]

@@ -20,7 +20,7 @@ from pathlib import Path
 from typing import Sequence
 
 from core import paths
-from core.cli_common import run_cli
+from core.cli_common import run_command
 from core.data.datasets import list_datasets, load_user_csv
 from core.models.architectures import architecture_names, architecture_spec
 from core.training import METHODS, TrainSettings, train
@@ -129,4 +129,4 @@ def print_summary(summary: dict, output_format: str) -> None:
 
 
 if __name__ == "__main__":
-    sys.exit(run_cli(main))
+    sys.exit(run_command(main))

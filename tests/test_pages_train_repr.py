@@ -232,3 +232,33 @@ def test_a_replaced_checkpoint_is_never_served_from_the_page_cache(masklens_home
     after = checkpoint_stamp(str(path))
     assert after != before and cached_model("m", str(path), after) is not first
     assert checkpoint_stamp("hf-pair:somewhere") == ""
+
+
+class _FakeRun:
+    """A run stuck mid-training (no process): what the live panel draws for a known state."""
+
+    def __init__(self, remaining):
+        from core.training.background import RunState
+
+        self._state = RunState("fake", "training", 5, 20, 1, 2, losses=[1.0] * 5, elapsed=3.0, remaining=remaining)
+
+    def state(self):
+        return self._state
+
+    def stop(self):
+        return self._state
+
+
+@pytest.mark.parametrize("remaining, expected", [(42.0, "· about 42 s left"), (600.0, "· about 10 min left"),
+                                                 (None, "· 3 s")])
+def test_train_page_progress_shows_the_time_left(masklens_home, remaining, expected):
+    at = page(TRAIN_PAGE, train_run=_FakeRun(remaining))
+    ok(at)
+    text = at.get("progress")[0].proto.text
+    assert text.endswith(expected) and "step 5/20" in text, text
+
+
+def test_representations_page_leaves_no_progress_bar_behind(masklens_home):
+    at = page(REPR_PAGE, repr_n=50, repr_perplexity=10.0, repr_right="(none)")
+    ok(at)
+    assert len(at.get("plotly_chart")) == 1 and not at.get("progress")

@@ -160,3 +160,45 @@ def test_representations_of_wordpiece_models(mask_config, pooling):
     with torch.no_grad():
         probs = torch.softmax(model.model.head(torch.from_numpy(reps)), -1).numpy()
     np.testing.assert_allclose(probs, model.predict_proba(texts), atol=1e-5)
+
+
+def test_tsne_in_a_child_gives_the_same_map_and_ticks():
+    reps = np.random.default_rng(0).normal(size=(200, 300)).astype(np.float32)  # 240 KB: more than a pipe holds
+    ticks = []
+    in_child = tsne_projection(reps, seed=1, perplexity=10.0, tick=ticks.append)
+    assert np.array_equal(in_child, tsne_projection(reps, seed=1, perplexity=10.0))
+    assert ticks == sorted(ticks) and all(t >= 0 for t in ticks)
+
+
+def test_a_raising_tick_kills_the_tsne_child_at_once(monkeypatch):
+    import subprocess
+    import time
+
+    started = []
+    real_popen = subprocess.Popen
+
+    def recording_popen(*args, **kwargs):
+        started.append(real_popen(*args, **kwargs))
+        return started[-1]
+
+    monkeypatch.setattr(subprocess, "Popen", recording_popen)
+
+    def cancel(seconds):
+        raise KeyboardInterrupt("the user left the page")
+
+    reps = np.random.default_rng(0).normal(size=(900, 50)).astype(np.float32)  # several seconds of t-SNE
+    begin = time.perf_counter()
+    with pytest.raises(KeyboardInterrupt, match="left the page"):
+        tsne_projection(reps, seed=0, perplexity=30.0, tick=cancel)
+    assert time.perf_counter() - begin < 2.0 and len(started) == 1
+    assert started[0].poll() is not None, "the t-SNE child must be dead, not burning CPU"
+
+
+def test_projection_reports_progress_in_order(masklens_home, toy_models):
+    seen = []
+    models, data = toy_models
+    project_model(models["vmask"], n=40, seed=0, perplexity=5.0, data=data, use_cache=False,
+                  progress=lambda fraction, message: seen.append((fraction, message)))
+    fractions = [fraction for fraction, _ in seen]
+    assert seen and fractions == sorted(fractions) and all(0 <= f <= 1 for f in fractions)
+    assert seen[0][1].startswith("Sentence vectors: ") and "40/40" in seen[0][1]

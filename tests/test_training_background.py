@@ -78,6 +78,28 @@ def test_stop_takes_effect_within_one_step_and_keeps_the_best_epoch(masklens_hom
     assert run.stop().status == "stopped"  # stopping a run that ended changes nothing
 
 
+def test_the_child_trains_with_the_thread_policy_and_estimates_the_time_left(masklens_home, monkeypatch):
+    # torch's own default is one thread per core: on 2 cores shared with the Streamlit process that was 5x slower
+    monkeypatch.delenv("MASKLENS_THREADS", raising=False)
+    monkeypatch.delenv("OMP_NUM_THREADS", raising=False)
+    run = TrainingRun(tiny(epochs=200, name="bg-threads"), data=toy_dataset(n_train=200, n_eval=50))
+    assert run.threads == run.state().threads == 1
+    run.start()
+    wait_until(lambda: run.state().step >= 3)
+    state = run.state()
+    assert state.remaining is not None and 0 < state.remaining < 600
+    run.stop()
+    assert run.join(WAIT)
+    state = run.state()
+    assert state.status == "stopped" and run.result.threads == state.threads == 1 and state.remaining is None
+
+
+def test_a_bad_thread_setting_fails_before_any_process_starts(masklens_home, monkeypatch):
+    monkeypatch.setenv("MASKLENS_THREADS", "0")
+    with pytest.raises(ValueError, match="MASKLENS_THREADS must be a positive whole number"):
+        TrainingRun(tiny(), data=toy_dataset(n_train=50, n_eval=10))
+
+
 def test_stop_before_start_cancels_the_run(masklens_home):
     run = TrainingRun(tiny(name="bg-cancelled"), data=toy_dataset(n_train=100, n_eval=20))
     assert run.stop().status == "stopped"

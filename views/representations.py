@@ -2,6 +2,11 @@
 
 The figures of the VAT (LSTM-ATT vs LSTM-VAT) and E-VarM (E-VarM_MASK vs E-VarM) papers, plus the
 numbers behind "less overlap": mean intra/inter-class distance and silhouette in the original space.
+
+A projection not yet on disk shows a progress bar with an estimate; its t-SNE runs in a child
+process that is killed when Streamlit stops this script (the user changes a setting, leaves the
+page or closes the tab), so no CPU is burnt for a map nobody will see. Projections are cached on
+disk by :func:`core.representations.project_model` (by checkpoint weights), so a rerun reads them back.
 """
 
 from __future__ import annotations
@@ -13,16 +18,28 @@ from views.common import cached_model, checkpoint_stamp, guarded, registry_listi
 
 DEFAULT_LEFT = "lstm-att-movie-snippets"  # the VAT paper's Figure 3 pair
 DEFAULT_RIGHT = "lstm-vat-movie-snippets"
-DEFAULT_N = 300  # t-SNE of 300 points takes ~1 s on a CPU core; up to 1000 on request
+DEFAULT_N = 300  # t-SNE of 300 points takes ~1.5 s on a CPU core; up to 1000 on request
 NUMBER_COLUMNS = ["intra", "inter", "ratio", "silhouette"]
 
 
-@st.cache_data(show_spinner="Computing representations and t-SNE…", max_entries=32)
-def cached_projection(name: str, path: str, n: int, seed: int, perplexity: float, stamp: str = "") -> dict:
-    """The projection of ``n`` seeded test examples (also cached on disk under $MASKLENS_HOME, by weights)."""
+def projection_with_progress(name: str, path: str, n: int, seed: int, perplexity: float, stamp: str = "") -> dict:
+    """The projection of ``n`` seeded test examples as a dict, with a progress bar while it is computed.
+
+    Served from the disk cache (by weights) when it is there; else the bar shows the forward passes and
+    the t-SNE's time with an estimate, and a Streamlit stop kills the t-SNE child (see the module docstring).
+    """
     from core.representations import project_model
 
-    projection = project_model(cached_model(name, path, stamp), n=n, seed=seed, perplexity=perplexity)
+    bar = st.progress(0.0, text=f"{name}: loading the model…")
+
+    def progress(fraction: float, message: str) -> None:
+        bar.progress(min(max(fraction, 0.0), 1.0), text=f"{name}: {message}")
+
+    try:
+        projection = project_model(cached_model(name, path, stamp), n=n, seed=seed, perplexity=perplexity,
+                                   progress=progress)
+    finally:
+        bar.empty()
     return {**projection.to_dict(), "cached": projection.cached}
 
 
@@ -52,8 +69,8 @@ def show_projection(record: dict, n: int, seed: int, perplexity: float) -> dict 
 
     result = None
     with guarded(f"Could not project {record['name']}"):
-        result = cached_projection(record["name"], record["path"], n, seed, perplexity,
-                                   checkpoint_stamp(record["path"]))
+        result = projection_with_progress(record["name"], record["path"], n, seed, perplexity,
+                                          checkpoint_stamp(record["path"]))
         caption = separation_caption(result["separation"])
         title = f"{record['name']} ({record['method']}, {record['dataset']})"
         st.plotly_chart(projection_figure(result["coords"], result["labels"], result["label_names"],

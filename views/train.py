@@ -207,6 +207,14 @@ def start_run(settings, data, overwrite: bool = False) -> None:
     st.session_state.pop("train_registered", None)
 
 
+def time_left(state) -> str:
+    """`` · about 40 s left`` (or ``3 min``) while a pace is known, else empty."""
+    if state.done or state.remaining is None or state.status not in ("training", "stopping"):
+        return ""
+    seconds = state.remaining
+    return f" · about {seconds:.0f} s left" if seconds < 90 else f" · about {seconds / 60:.0f} min left"
+
+
 def draw_progress(state) -> None:
     """Progress bar, status line and the two curves of a run's state."""
     from core.viz.training import accuracy_figure, loss_figure
@@ -215,7 +223,7 @@ def draw_progress(state) -> None:
              "stopping": "Stopping after this step…", "saving": "Measuring test accuracy and saving…",
              "finished": "Finished", "stopped": "Stopped early", "failed": "Failed"}.get(state.status, state.status)
     st.progress(state.fraction, text=f"{label} · epoch {state.epoch}/{state.epochs} · step {state.step}/"
-                                     f"{state.total_steps} · {state.elapsed:.0f} s")
+                                     f"{state.total_steps} · {state.elapsed:.0f} s{time_left(state)}")
     steps_per_epoch = state.total_steps // state.epochs if state.epochs else None
     left, right = st.columns(2)
     if state.losses:

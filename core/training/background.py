@@ -23,6 +23,10 @@ early, :func:`core.training.train` keeps the best epoch so far and still saves i
 
 ``spawn`` imports the parent's main module again in the child, so a script that starts
 runs must do it under ``if __name__ == "__main__":`` (Streamlit and pytest need nothing).
+
+The child applies :mod:`core.threads`' policy (a thread per free core, one on a busy machine,
+unless ``$MASKLENS_THREADS`` says otherwise; resolved in the parent): torch's default of one thread per core made the child and the
+Streamlit process spin-wait on each other, 5x slower than the same run from the command line.
 """
 
 from __future__ import annotations
@@ -45,7 +49,9 @@ from core import paths
 from core.data.datasets import DatasetSplits, load_dataset
 from core.device import pick_device
 from core.registry import new_model_directory
+from core.threads import apply_thread_policy, thread_count
 from core.training.trainer import TrainEvent, TrainSettings, epoch_phases, train
+
 
 def check_model_name(name: str, output_dir: str | Path | None = None, overwrite: bool = True) -> None:
     """Raise ValueError unless ``name`` can name a user checkpoint: the one rule of every entry point,
@@ -117,6 +123,9 @@ class RunState:
         path: checkpoint directory once saved.
         error: ``"Type: message"`` when failed (``"Type"`` alone for an exception without a message).
         elapsed: seconds from the start to now (to the end once done).
+        remaining: estimated seconds of training left (steps left times the mean seconds per step
+            since the first step, dev evaluations included); None before two steps or once done.
+        threads: the CPU threads the child trains with (:mod:`core.threads`).
     """
 
     name: str
@@ -131,6 +140,8 @@ class RunState:
     path: str | None = None
     error: str | None = None
     elapsed: float = 0.0
+    remaining: float | None = None
+    threads: int = 1
 
     @property
     def done(self) -> bool:
@@ -152,12 +163,14 @@ class RunResult:
         history: the trainer's per-epoch records (including a stopped epoch).
         path: the checkpoint directory (None when not saved).
         stopped_early: training was stopped before its last epoch.
+        threads: torch's intra-op thread count in the child as it trained (None when not reported).
     """
 
     metrics: dict[str, Any]
     history: list[dict[str, Any]]
     path: Path | None
     stopped_early: bool
+    threads: int | None = None
 
     @cached_property
     def model(self):
@@ -206,8 +219,10 @@ def _child_main(conn) -> None:
 
 
 def _train_in_child(conn) -> None:
-    """Receive (settings, data, output_dir, overwrite), train with a callback that asks the parent, send the result."""
-    settings, data, output_dir, overwrite = conn.recv()
+    """Receive (settings, data, output_dir, overwrite, threads), train with a callback that asks the parent,
+    send the result."""
+    settings, data, output_dir, overwrite, threads = conn.recv()
+    apply_thread_policy(threads)
 
     def callback(event: TrainEvent) -> bool:
         conn.send(("event", asdict(event)))
@@ -215,9 +230,12 @@ def _train_in_child(conn) -> None:
 
     result = train(settings, data=data, callback=callback, output_dir=output_dir, progress=False,
                    overwrite=overwrite)
+    import torch  # already loaded by train
+
     conn.send(("result", _plain({"metrics": result.metrics, "history": result.history,
                                  "path": str(result.path) if result.path else None,
-                                 "stopped_early": result.stopped_early})))  # not the model: it is on disk
+                                 "stopped_early": result.stopped_early,
+                                 "threads": torch.get_num_threads()})))  # not the model: it is on disk
 
 
 def _describe(err: BaseException) -> str:
@@ -266,11 +284,13 @@ class TrainingRun:
         self.settings, self.data = check_run(settings, data, output_dir, overwrite)
         self.output_dir = Path(output_dir) if output_dir else paths.user_models_dir()
         self.overwrite = overwrite
+        self.threads = thread_count()  # a bad $MASKLENS_THREADS fails here, not in the child
         n_train = len(self.data.subset(self.settings.max_train, None, self.settings.seed).train
                       if self.settings.max_train else self.data.train)
         epochs = len(epoch_phases(self.settings))  # VAT adds compressor/learner phases to its warm-up
         steps = -(-n_train // self.settings.batch_size) * epochs
-        self._state = RunState(self.settings.name, "preparing", 0, steps, 0, epochs)
+        self._state = RunState(self.settings.name, "preparing", 0, steps, 0, epochs, threads=self.threads)
+        self._first_step: tuple[float, int] | None = None  # (time, step) of the first step event
         self._lock = threading.Lock()
         self._stop_asked = False
         self._cancelled = False
@@ -342,7 +362,16 @@ class TrainingRun:
         snapshot = copy.deepcopy(self._state)
         end = self._ended or time.perf_counter()
         snapshot.elapsed = (end - self._started) if self._started else 0.0
+        snapshot.remaining = None if self._ended else self._remaining(end)
         return snapshot
+
+    def _remaining(self, now: float) -> float | None:
+        """Seconds of training left at the mean pace since the first step (None until a pace is known)."""
+        if self._first_step is None or self._state.step <= self._first_step[1]:
+            return None
+        started, first = self._first_step
+        per_step = (now - started) / (self._state.step - first)
+        return per_step * max(self._state.total_steps - self._state.step, 0)
 
     def _supervise(self) -> None:
         """The reader thread: start the child, send it the job, fold its messages, always end the state."""
@@ -377,7 +406,7 @@ class TrainingRun:
     def _relay(self, conn) -> tuple | None:
         """Send the job, then answer every event (go on / stop) until a result or an error comes."""
         try:
-            conn.send((self.settings, self.data, str(self.output_dir), self.overwrite))
+            conn.send((self.settings, self.data, str(self.output_dir), self.overwrite, self.threads))
             while True:
                 message = conn.recv()
                 if message[0] != "event":
@@ -405,6 +434,8 @@ class TrainingRun:
         with self._lock:
             state = self._state
             state.step, state.total_steps, state.epoch = event.step, event.total_steps, event.epoch
+            if self._first_step is None:
+                self._first_step = (time.perf_counter(), event.step)
             if event.kind == "step":
                 state.losses.append(float(event.loss))
             else:
@@ -439,6 +470,7 @@ class TrainingRun:
             state.history = [{key: record[key] for key in ("epoch", "train_loss", "dev_accuracy", "seconds", "phase")}
                              for record in result.history]
             state.path = str(result.path) if result.path else None
+            state.threads = result.threads or state.threads
             state.status = "stopped" if result.stopped_early else "finished"
 
     def _outcome(self, message: tuple | None) -> tuple[RunResult | None, str | None]:
@@ -458,4 +490,4 @@ class TrainingRun:
     def _result(payload: dict) -> RunResult:
         """The child's plain result as a :class:`RunResult`."""
         return RunResult(payload["metrics"], payload["history"], Path(payload["path"]) if payload["path"] else None,
-                         bool(payload["stopped_early"]))
+                         bool(payload["stopped_early"]), payload.get("threads"))
