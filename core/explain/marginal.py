@@ -148,10 +148,10 @@ class PositionBudget:
         Args:
             weights: [k] renormalised likelihoods of all kept candidates (summing to 1).
         """
+        if self.draws.size == 0:  # exact: every candidate evaluated, in order
+            return float(np.dot(weights, probs)), 0.0
         at = dict(zip(self.evaluated.tolist(), probs))
         exact = float(np.dot(weights[: self.head], [at[j] for j in range(self.head)]))
-        if self.draws.size == 0:
-            return exact, 0.0
         sampled = np.array([at[int(j)] for j in self.draws])
         se = self.tail_mass * float(np.std(sampled, ddof=1)) / np.sqrt(sampled.size)
         return exact + self.tail_mass * float(sampled.mean()), se
