@@ -40,10 +40,18 @@ def pytest_addoption(parser: pytest.Parser) -> None:
 
 
 def pytest_configure(config: pytest.Config) -> None:
-    """Register the markers and silence Streamlit's own deprecation warnings."""
+    """Register the markers, silence Streamlit's own deprecation warnings, apply the thread policy.
+
+    The suite runs torch in this process too, so it takes MaskLens' thread policy (a thread per
+    free core): on a busy CI machine torch's default of a thread per core spins and multiplies
+    the suite's time.
+    """
+    from core.threads import apply_thread_policy
+
     for marker in MARKERS:
         config.addinivalue_line("markers", marker)
     config.addinivalue_line("filterwarnings", "ignore::DeprecationWarning:streamlit.*")
+    apply_thread_policy()
 
 
 def chromium_path() -> str | None:

@@ -65,7 +65,7 @@ def test_evaluate_param_enters_the_store_key(masklens_home, capsys):
     base = ["--model", "cnn-vmask-movie-snippets", "--explainers", "lime", "--metrics", "aopc", "--n", "3",
             "--no-progress", "--format", "json"]
     assert run_cli(evaluate_main, base + ["--param", "lime.n_samples=30"]) == 0
-    assert json.loads(capsys.readouterr().out)[0]["params"] == {"seed": 0, "n_samples": 30}
+    assert json.loads(capsys.readouterr().out)[0]["params"] == {"seed": 0, "n_samples": 30, "version": 2}
     assert run_cli(evaluate_main, base + ["--param", "lime.bogus=1"]) == 2
     assert "lime takes" in capsys.readouterr().err
 

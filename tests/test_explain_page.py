@@ -215,7 +215,10 @@ def test_a_stop_between_methods_keeps_the_finished_ones_and_cancel_holds_until_a
 def test_a_long_run_shows_its_time_estimate_first(explain_page, monkeypatch):
     import core.explain.registry as registry
 
+    import streamlit as st
+
     monkeypatch.setattr(registry, "seconds_per_pass", lambda features, rows=64: 0.5)
+    st.cache_data.clear()  # an estimate cached by an earlier test of this sentence would hide the patch
     at = set_text(explain_page, "an unbearably slow and pretentious mess")
     assert not at.exception, [e.value for e in at.exception]
     captions = " ".join(c.value for c in at.caption)
