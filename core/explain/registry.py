@@ -28,6 +28,7 @@ import core.explain.mask  # noqa: F401  vmask
 import core.explain.attention  # noqa: F401  attention
 import core.explain.evarm  # noqa: F401  evarm
 import core.explain.global_importance  # noqa: F401  global
+import core.explain.gradient  # noqa: F401  saliency, grad_input, integrated_gradients
 from core.checkpoints import CheckpointError
 from core.explain.base import EXPLAINERS, Explainer, ExplainError, Explanation, model_kind
 from core.lm.base import LikelihoodModel
