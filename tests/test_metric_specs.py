@@ -43,15 +43,18 @@ def test_settings_are_the_store_keys_of_before(args, expected):
 
 
 def test_the_builtin_specs_keep_the_order_labels_and_directions():
-    assert list(METRIC_SPECS) == ["aopc", "posthoc", "degradation", "auc_rep"]
+    assert list(METRIC_SPECS) == ["aopc", "posthoc", "degradation", "auc_rep", "comprehensiveness", "sufficiency"]
     assert list(common.METRICS) == list(METRIC_SPECS) and list(PAIR_METRICS) == ["aopc", "posthoc", "degradation"]
     for spec in METRIC_SPECS.values():
         assert isinstance(spec.label, str) and spec.label and isinstance(spec.higher_is_better, bool)
         assert spec.applies_to_texts or spec.applies_to_pairs
     assert dict(common.METRIC_LABELS) == {"aopc": "AOPC", "posthoc": "post-hoc accuracy",
                                           "degradation": "degradation (MoRF/LeRF)",
-                                          "auc_rep": "AUC_rep (MLM replacement)"}
-    assert dict(common.HIGHER_IS_BETTER) == {"aopc": True, "posthoc": True, "degradation": True, "auc_rep": False}
+                                          "auc_rep": "AUC_rep (MLM replacement)",
+                                          "comprehensiveness": "comprehensiveness (ERASER)",
+                                          "sufficiency": "sufficiency (ERASER)"}
+    assert dict(common.HIGHER_IS_BETTER) == {"aopc": True, "posthoc": True, "degradation": True, "auc_rep": False,
+                                             "comprehensiveness": True, "sufficiency": False}
     assert common.METRIC_PARAMS["posthoc"] == {"k_values": K_VALUES}
     common.METRIC_PARAMS["posthoc"]["k_values"].append(11)  # a copy: the defaults cannot be changed through it
     assert metric_spec("posthoc").settings(0) == {"k_values": K_VALUES}

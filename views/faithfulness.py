@@ -1,8 +1,9 @@
 """Faithfulness page: which explanation method is most faithful to a model, on n test sentences.
 
 Runs :func:`core.evaluation.evaluate` (with its on-disk store, so a repeated evaluation is
-instant) and draws AOPC vs k, post-hoc accuracy vs k, the MoRF/LeRF degradation curves and the
-AUC_rep curves, one colour per explainer, with a summary table and exports.
+instant) and draws AOPC vs k, post-hoc accuracy vs k, the MoRF/LeRF degradation curves, the
+AUC_rep curves and ERASER comprehensiveness / sufficiency per threshold, one colour per explainer,
+with a summary table and exports.
 
 While it runs, a progress bar counts the explanations and estimates the time they still need
 (the mean seconds of those computed in this run; stored ones are instant and left out; the
@@ -88,6 +89,39 @@ def run_evaluation(settings: dict) -> list[dict]:
     return records
 
 
+ERASER_METRICS = ("comprehensiveness", "sufficiency")
+
+
+def eraser_figure(records: list[dict], metric: str):
+    """``metric`` (an ERASER metric) per threshold (% of the words), one line per explainer."""
+    import plotly.graph_objects as go
+
+    from core.viz.faithfulness import explainer_colors
+
+    colors, fig = explainer_colors(records), go.Figure()
+    for r in records:
+        result = {} if r.get("skipped") else r.get("metrics", {}).get(metric)
+        if result:
+            fig.add_trace(go.Scatter(x=[100 * t for t in result["thresholds"]], y=result["per_threshold"],
+                                     mode="lines+markers", name=f"{r['explainer']} (mean {result['value']:.3f})",
+                                     line={"color": colors[r["explainer"]]}))
+    direction = "higher" if HIGHER_IS_BETTER[metric] else "lower"
+    fig.update_layout(title=f"{metric.capitalize()} (ERASER) vs threshold ({direction} is better)",
+                      xaxis_title="rationale: top words (%)", legend_title_text="explainer",
+                      yaxis_title=f"p(y|x) - p(y|{'x without' if direction == 'higher' else 'only'} them)",
+                      margin={"l": 50, "r": 20, "t": 50, "b": 45}, hovermode="x unified")
+    return fig
+
+
+def with_eraser_columns(table, records: list[dict]):
+    """The summary ``table`` with each ERASER metric's mean over its thresholds (NaN where not run)."""
+    for metric in ERASER_METRICS:
+        if any(metric in r.get("metrics", {}) for r in records):
+            table.insert(table.columns.get_loc("seconds"), metric,
+                         [r.get("metrics", {}).get(metric, {}).get("value", float("nan")) for r in records])
+    return table
+
+
 def show_results(settings: dict, records: list[dict]) -> None:
     """Summary table, the four figures in a grid and the exports."""
     from core.viz.faithfulness import (aopc_figure, auc_rep_figure, curve_points, degradation_figure,
@@ -99,7 +133,7 @@ def show_results(settings: dict, records: list[dict]) -> None:
         elif record.get("errors"):
             st.caption(f"**{record['explainer']}** could not explain {len(record['errors'])} sentence(s) "
                        f"(e.g. no word the model knows); they are left out of its numbers.")
-    table = summary_table(records)
+    table = with_eraser_columns(summary_table(records), records)
     st.subheader("Summary")
     st.dataframe(table, hide_index=True, column_config={
         c: st.column_config.NumberColumn(format="%.4f") for c in table.columns if c not in ("explainer", "n", "skipped")})
@@ -110,6 +144,7 @@ def show_results(settings: dict, records: list[dict]) -> None:
     metrics = set(settings["metrics"])
     builders = [(m, f) for m, f in (("aopc", aopc_figure), ("posthoc", posthoc_figure),
                                     ("degradation", degradation_figure), ("auc_rep", auc_rep_figure)) if m in metrics]
+    builders += [(m, lambda rs, m=m: eraser_figure(rs, m)) for m in ERASER_METRICS if m in metrics]
     figures = {}
     for start in range(0, len(builders), 2):
         for column, (metric, build) in zip(st.columns(2), builders[start:start + 2]):
@@ -133,8 +168,9 @@ def main() -> None:
     """Lay out the page."""
     st.title("Faithfulness")
     st.markdown("Delete the words an explanation ranks highest and watch the prediction: AOPC (GMASK eq. 9), "
-                "post-hoc accuracy (VMASK 5.1.2), the degradation test (GMASK eq. 10-11) and AUC_rep "
-                "(input marginalization 3.5) on a seeded sample of test sentences. Explanations and results are "
+                "post-hoc accuracy (VMASK 5.1.2), the degradation test (GMASK eq. 10-11), AUC_rep "
+                "(input marginalization 3.5) and ERASER comprehensiveness and sufficiency (DeYoung et al. 2020) "
+                "on a seeded sample of test sentences. Explanations and results are "
                 "stored under `$MASKLENS_HOME/evaluations`, so running the same settings again is instant; "
                 "`python -m core.evaluate` gives the same numbers.")
     records, problems = registry_listing()

@@ -5,8 +5,8 @@ label and direction, whether it applies to single texts and to sentence pairs, i
 settings and which run settings enter its store key (:meth:`MetricSpec.settings`), whether it
 needs the masked LM (:meth:`MetricSpec.needs_likelihood`), how it is computed from a scorer and
 ``(words, ranking)`` examples (``compute``, JSON-ready) and how a stored result is returned
-(``public``). The built-in specs call :mod:`core.metrics`: ``aopc``, ``posthoc``, ``degradation``
-and ``auc_rep``, in that order in :data:`METRIC_SPECS`.
+(``public``). The built-in specs call :mod:`core.metrics`: ``aopc``, ``posthoc``, ``degradation``,
+``auc_rep``, ``comprehensiveness`` and ``sufficiency`` (ERASER), in that order in :data:`METRIC_SPECS`.
 
 Pair models use the same specs: their examples are tagged ``(side, word)`` lists scored by
 :func:`core.metrics.pairs.pair_scorer`, and the pair runner passes the deletion that carries its
@@ -113,7 +113,8 @@ class MetricSpec:
 # ---------------------------------------------------------------------------------------------- built-in computes
 
 def deletion_arguments(settings: Mapping[str, Any], likelihood, unk_token: str) -> dict[str, Any]:
-    """The deletion keywords of :func:`core.metrics.aopc` and :func:`core.metrics.degradation` from settings."""
+    """The deletion keywords of :func:`core.metrics.aopc`, :func:`core.metrics.degradation` and the ERASER
+    metrics from settings."""
     return {"operation": settings.get("operation", "remove"), "unk_token": unk_token, "likelihood": likelihood,
             "seed": settings.get("seed", 0)}
 
@@ -162,6 +163,26 @@ def compute_auc_rep(scorer, examples, settings, likelihood, unk_token: str, labe
     result = auc_rep(scorer, likelihood, examples, max_fraction=settings["max_fraction"], seed=settings["seed"])
     grid = np.linspace(0, settings["max_fraction"], settings["curve_points"])
     return {"value": result.value, "fractions": grid.tolist(), "mean_curve": result.mean_curve(grid).tolist()}
+
+
+def eraser_result(name: str, scorer, examples, settings, likelihood, unk_token: str) -> dict[str, Any]:
+    """``{"value", "thresholds" [T], "per_threshold" [T]}`` of ``core.metrics.<name>`` (``comprehensiveness``
+    or ``sufficiency``): the thresholds as fractions of the words, the values in probability units."""
+    import core.metrics
+
+    result = getattr(core.metrics, name)(scorer, examples, settings["thresholds"],
+                                         **deletion_arguments(settings, likelihood, unk_token))
+    return {"value": result.value, "thresholds": result.thresholds, "per_threshold": result.per_threshold}
+
+
+def compute_comprehensiveness(scorer, examples, settings, likelihood, unk_token: str, labels=None) -> dict[str, Any]:
+    """ERASER comprehensiveness (:func:`core.metrics.comprehensiveness`; see :func:`eraser_result`)."""
+    return eraser_result("comprehensiveness", scorer, examples, settings, likelihood, unk_token)
+
+
+def compute_sufficiency(scorer, examples, settings, likelihood, unk_token: str, labels=None) -> dict[str, Any]:
+    """ERASER sufficiency (:func:`core.metrics.sufficiency`; see :func:`eraser_result`)."""
+    return eraser_result("sufficiency", scorer, examples, settings, likelihood, unk_token)
 
 
 # ---------------------------------------------------------------------------------------------- registry
@@ -261,3 +282,12 @@ AUC_REP = register_metric(MetricSpec(
     "auc_rep", "AUC_rep (MLM replacement)", False, compute_auc_rep,
     {"max_fraction": 0.2, "likelihood": "mlm", "curve_points": 11},
     takes=frozenset({"seed", "ranking", "evaluator"}), applies_to_pairs=False))  # a masked LM over one text
+ERASER_DEFAULTS = {"thresholds": [0.01, 0.05, 0.1, 0.2, 0.5], "operation": "remove"}
+"""ERASER's bins (1, 5, 10, 20, 50% of the words, :data:`core.metrics.eraser.THRESHOLDS`) and AOPC's deletion."""
+# Single texts for now: a pair's rationale would be drawn from both texts together (untested there).
+COMPREHENSIVENESS = register_metric(MetricSpec(
+    "comprehensiveness", "comprehensiveness (ERASER)", True, compute_comprehensiveness,
+    ERASER_DEFAULTS, takes=frozenset({"operation", "ranking", "evaluator"}), applies_to_pairs=False))
+SUFFICIENCY = register_metric(MetricSpec(
+    "sufficiency", "sufficiency (ERASER)", False, compute_sufficiency,
+    ERASER_DEFAULTS, takes=frozenset({"operation", "ranking", "evaluator"}), applies_to_pairs=False))

@@ -141,8 +141,9 @@ def _explanations_problem(data: dict) -> str | None:
 
 # The number each metric's result must hold; its curves (lists of numbers) and ``k_max`` are
 # checked when present (results stored by older versions lack some).
-_METRIC_VALUE = {"aopc": "value", "degradation": "score", "auc_rep": "value"}
-_METRIC_CURVES = ("per_k", "fractions", "morf", "lerf", "mean_curve")
+_METRIC_VALUE = {"aopc": "value", "degradation": "score", "auc_rep": "value", "comprehensiveness": "value",
+                 "sufficiency": "value"}
+_METRIC_CURVES = ("per_k", "fractions", "morf", "lerf", "mean_curve", "thresholds", "per_threshold")
 
 
 def _metric_result_problem(metric: str, result: Any) -> str | None:

@@ -1,5 +1,6 @@
 """Evaluation metrics for explanations: faithfulness (AOPC, post-hoc accuracy, degradation,
-AUC_rep), word frequency vs importance, and agreement between methods.
+AUC_rep, ERASER comprehensiveness and sufficiency), word frequency vs importance, and agreement
+between methods.
 
 The metrics take a :data:`~core.metrics.perturbation.Scorer` (word lists -> probabilities)
 rather than a model; :func:`~core.metrics.perturbation.model_scorer` builds one for a
@@ -8,6 +9,7 @@ rather than a model; :func:`~core.metrics.perturbation.model_scorer` builds one 
 """
 
 from core.metrics.agreement import agreement_matrix, kendall_tau, top_k, top_k_overlap
+from core.metrics.eraser import THRESHOLDS, EraserResult, comprehensiveness, sufficiency
 from core.metrics.faithfulness import (RANKINGS, UNITS, AOPCResult, AUCRepResult, DegradationResult, aopc, auc_rep,
                                        degradation, degradation_curves, examples_from_explanations, posthoc_accuracy,
                                        posthoc_hits, ranking_of)
@@ -15,9 +17,10 @@ from core.metrics.perturbation import (OPERATIONS, Scorer, ZeroedWord, delete_wo
                                        keep_words, model_scorer, perturb, replace_words, unk_token_for)
 from core.metrics.importance import FrequencyImportance, frequency_importance
 
-__all__ = ["AOPCResult", "AUCRepResult", "DegradationResult", "FrequencyImportance", "Scorer", "agreement_matrix",
-           "aopc", "auc_rep", "degradation", "degradation_curves", "delete_words", "deletion_chain", "deletion_chains",
-           "OPERATIONS", "RANKINGS", "UNITS", "posthoc_hits", "ranking_of",
+__all__ = ["AOPCResult", "AUCRepResult", "DegradationResult", "EraserResult", "FrequencyImportance", "Scorer",
+           "agreement_matrix", "aopc", "auc_rep", "comprehensiveness", "degradation", "degradation_curves",
+           "delete_words", "deletion_chain", "deletion_chains",
+           "OPERATIONS", "RANKINGS", "THRESHOLDS", "UNITS", "posthoc_hits", "ranking_of",
            "ZeroedWord", "examples_from_explanations", "frequency_importance",
-           "keep_words", "kendall_tau", "model_scorer", "perturb", "posthoc_accuracy", "replace_words", "top_k",
-           "top_k_overlap", "unk_token_for"]
+           "keep_words", "kendall_tau", "model_scorer", "perturb", "posthoc_accuracy", "replace_words", "sufficiency",
+           "top_k", "top_k_overlap", "unk_token_for"]

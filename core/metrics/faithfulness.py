@@ -41,7 +41,9 @@ def examples_from_explanations(explanations: Iterable) -> list[tuple[list[str], 
 
 # ---------------------------------------------------------------------------------------------- helpers
 
-def _check_examples(examples: Sequence[Example]) -> list[tuple[list[str], list[int]]]:
+def check_examples(examples: Sequence[Example]) -> list[tuple[list[str], list[int]]]:
+    """The M ``(words, ranking)`` pairs as lists; ValueError when there are none, a text has no words or a
+    ranking is not a permutation of its word indices."""
     examples = list(examples)
     if not examples:
         raise ValueError("no examples to evaluate: the example list is empty")
@@ -59,7 +61,8 @@ def _check_examples(examples: Sequence[Example]) -> list[tuple[list[str], list[i
     return checked
 
 
-def _score(scorer: Scorer, word_lists: list[list[str]]) -> np.ndarray:
+def class_probabilities(scorer: Scorer, word_lists: list[list[str]]) -> np.ndarray:
+    """``scorer(word_lists)`` as float64 [N, C]; ValueError for another shape."""
     probs = np.asarray(scorer(word_lists), dtype=np.float64)
     if probs.ndim != 2 or probs.shape[0] != len(word_lists):
         raise ValueError(f"the scorer must return an array [{len(word_lists)}, C], got shape {probs.shape}")
@@ -68,7 +71,7 @@ def _score(scorer: Scorer, word_lists: list[list[str]]) -> np.ndarray:
 
 def _full_predictions(scorer: Scorer, examples) -> tuple[np.ndarray, np.ndarray]:
     """(y [M] predicted classes on the full texts, p(y|x) [M])."""
-    probs = _score(scorer, [words for words, _ in examples])
+    probs = class_probabilities(scorer, [words for words, _ in examples])
     predicted = probs.argmax(1)
     return predicted, probs[np.arange(len(examples)), predicted]
 
@@ -149,13 +152,13 @@ def aopc(scorer: Scorer, examples: Sequence[Example], k_max: int = 10, operation
     if k_max < 1:
         raise ValueError(f"k_max must be at least 1, got {k_max}")
     check_operation(operation, likelihood)
-    examples = _check_examples(examples)
+    examples = check_examples(examples)
     gold = _check_unit(unit, labels, len(examples))
-    full_probs = _score(scorer, [words for words, _ in examples])
+    full_probs = class_probabilities(scorer, [words for words, _ in examples])
     chains = deletion_chains([(words, ranking, range(1, k_max + 1)) for words, ranking in examples], operation,
                              unk_token, likelihood, np.random.default_rng(seed))
     variants = [variant for chain in chains for variant in chain]
-    probs = _score(scorer, variants).reshape(len(examples), k_max, -1)
+    probs = class_probabilities(scorer, variants).reshape(len(examples), k_max, -1)
     if gold is None:
         predicted = full_probs.argmax(1)
         full = full_probs[np.arange(len(examples)), predicted]
@@ -194,11 +197,11 @@ def posthoc_hits(scorer: Scorer, examples: Sequence[Example], k_values: Sequence
     k_values = [int(k) for k in k_values]
     if not k_values or min(k_values) < 1:
         raise ValueError(f"k_values must be a non-empty list of integers >= 1, got {k_values}")
-    examples = _check_examples(examples)
+    examples = check_examples(examples)
     gold = _check_unit(unit, labels, len(examples))
     target = _full_predictions(scorer, examples)[0] if gold is None else gold
     variants = [keep_words(words, set(ranking[:k])) for words, ranking in examples for k in k_values]
-    kept_pred = _score(scorer, variants).argmax(1).reshape(len(examples), len(k_values))
+    kept_pred = class_probabilities(scorer, variants).argmax(1).reshape(len(examples), len(k_values))
     return (kept_pred == target[:, None]).astype(np.float64)
 
 
@@ -252,7 +255,7 @@ def degradation(scorer: Scorer, examples: Sequence[Example], fractions: Sequence
             or fractions[0] < 0 or fractions[-1] > 1:
         raise ValueError(f"fractions must be at least 2 increasing values in [0, 1], got {fractions.tolist()}")
     check_operation(operation, likelihood)
-    examples = _check_examples(examples)
+    examples = check_examples(examples)
     predicted, full = _full_predictions(scorer, examples)
     chains = []
     for words, ranking in examples:
@@ -264,7 +267,7 @@ def degradation(scorer: Scorer, examples: Sequence[Example], fractions: Sequence
         variants.append(empty)
         for most, least in zip(morf, lerf):
             variants.extend([most, least])
-    probs = _score(scorer, variants).reshape(len(examples), 1 + 2 * len(fractions), -1)
+    probs = class_probabilities(scorer, variants).reshape(len(examples), 1 + 2 * len(fractions), -1)
     p_y = probs[np.arange(len(examples)), :, predicted]  # [M, 1 + 2F]
     per_example = {"full": full, "empty": p_y[:, 0], "morf": p_y[:, 1::2], "lerf": p_y[:, 2::2]}
     morf, lerf, score = degradation_curves(fractions, **per_example)
@@ -337,14 +340,14 @@ def auc_rep(scorer: Scorer, likelihood: "LikelihoodModel", examples: Sequence[Ex
     """
     if not 0 < max_fraction <= 1:
         raise ValueError(f"max_fraction must be in (0, 1], got {max_fraction}")
-    examples = _check_examples(examples)
+    examples = check_examples(examples)
     steps = [max(1, _count(max_fraction, len(words))) for words, _ in examples]
     chains = deletion_chains([(words, ranking, range(s + 1)) for (words, ranking), s in zip(examples, steps)],
                              "mlm", likelihood=likelihood, rng=np.random.default_rng(seed))
     curves, areas = [], []
     for (words, _), states in zip(examples, chains):
         n, steps_here = len(words), len(states) - 1
-        probs = _score(scorer, states)
+        probs = class_probabilities(scorer, states)
         y = int(probs[0].argmax())
         fractions = np.arange(steps_here + 1) / n
         curve = probs[:, y]
