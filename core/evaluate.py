@@ -31,10 +31,12 @@ def _number(value, digits: int = 4) -> str | None:
 
 
 def table(records: list[dict]) -> str:
-    """One row per explainer: n, AOPC, post-hoc accuracy at k = 1, 5, 10, degradation score, AUC_rep, seconds."""
+    """One row per explainer: n, AOPC, post-hoc accuracy at k = 1, 5, 10, degradation score, AUC_rep,
+    comprehensiveness and sufficiency (ERASER, means over their thresholds), seconds."""
     k_max = next((r["metrics"]["aopc"]["k_max"] for r in records if "k_max" in r["metrics"].get("aopc", {})), None)
     aopc_column = f"AOPC@{k_max}" if k_max else "AOPC"
-    columns = ["explainer", "n", aopc_column] + [f"posthoc@{k}" for k in TABLE_K] + ["degradation", "AUC_rep", "seconds"]
+    columns = ["explainer", "n", aopc_column] + [f"posthoc@{k}" for k in TABLE_K] + [
+        "degradation", "AUC_rep", "comprehensiveness", "sufficiency", "seconds"]
     rows = []
     for record in records:
         metrics = record["metrics"]
@@ -43,6 +45,8 @@ def table(records: list[dict]) -> str:
                aopc_column: _number(metrics.get("aopc", {}).get("value")),
                "degradation": _number(metrics.get("degradation", {}).get("score")),
                "AUC_rep": _number(metrics.get("auc_rep", {}).get("value")),
+               "comprehensiveness": _number(metrics.get("comprehensiveness", {}).get("value")),
+               "sufficiency": _number(metrics.get("sufficiency", {}).get("value")),
                "seconds": f"{record['seconds']:.2f}"}
         for k in TABLE_K:
             row[f"posthoc@{k}"] = _number(posthoc.get(k))

@@ -179,3 +179,14 @@ def test_cli_unknown_operation_is_an_argparse_error(capsys):
     with pytest.raises(SystemExit) as exit_info:
         cli_main(["--model", MODEL, "--operation", "blank"])
     assert exit_info.value.code == 2 and "invalid choice: 'blank'" in capsys.readouterr().err
+
+
+def test_cli_table_shows_the_eraser_metrics(masklens_home, capsys):
+    assert run_cli(cli_main, ["--model", MODEL, "--explainers", "zero", "--metrics", "comprehensiveness,sufficiency",
+                              "--n", "3", "--device", "cpu", "--no-progress", "--format", "json"]) == 0
+    record = json.loads(capsys.readouterr().out)[0]
+    assert run_cli(cli_main, ["--model", MODEL, "--explainers", "zero", "--metrics", "comprehensiveness,sufficiency",
+                              "--n", "3", "--device", "cpu", "--no-progress"]) == 0
+    header, row = capsys.readouterr().out.splitlines()[:3:2]
+    assert "comprehensiveness" in header and "sufficiency" in header
+    assert f"{record['metrics']['comprehensiveness']['value']:.4f}" in row
