@@ -20,6 +20,7 @@ replayed equals ``explain(..., budget="exact")``). Per budget it prints:
   interleaved per sentence, and the budgeted / zero ratio (the issue's target: <= 75x).
 
 Sentences are processed until ``--time-limit`` seconds have passed; the count reached is printed.
+With ``--out``, a later run with the same file goes on after the sentences it holds.
 """
 
 from __future__ import annotations
@@ -151,8 +152,10 @@ def main() -> None:
     print(f"{MODEL} on {model.device}, {torch.get_num_threads()} threads; {len(texts)} sentences of <= "
           f"{args.max_words} words; budgets {budgets}, {args.seeds} seeds", flush=True)
     zero.explain(texts[0])
-    started, rows = time.perf_counter(), []
+    started, rows = time.perf_counter(), resumed_rows(args.out, texts)
     for k, text in enumerate(texts):
+        if k < len(rows):  # measured by an earlier run with the same --out
+            continue
         if time.perf_counter() - started > args.time_limit:
             break
         rows.append(measure_sentence(text, exact, zero, budgeted, args.seeds, check=k == 0,
@@ -161,6 +164,16 @@ def main() -> None:
         if args.out:
             Path(args.out).write_text(json.dumps(rows))
     report(rows, budgets)
+
+
+def resumed_rows(out: str | None, texts: list[str]) -> list[dict]:
+    """The rows an earlier run wrote to ``out`` for the first of ``texts`` (same seeded order), to go on from."""
+    if not out or not Path(out).exists():
+        return []
+    rows = json.loads(Path(out).read_text())
+    if [r["text"] for r in rows] != texts[: len(rows)]:
+        raise SystemExit(f"{out} holds other sentences; give another --out")
+    return [{**r, "budgets": {int(b): v for b, v in r["budgets"].items()}} for r in rows]
 
 
 def measure_sentence(text, exact, zero, budgeted, n_seeds: int, check: bool, cache: Path | None = None) -> dict:
