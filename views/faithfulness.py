@@ -89,43 +89,10 @@ def run_evaluation(settings: dict) -> list[dict]:
     return records
 
 
-ERASER_METRICS = ("comprehensiveness", "sufficiency")
-
-
-def eraser_figure(records: list[dict], metric: str):
-    """``metric`` (an ERASER metric) per threshold (% of the words), one line per explainer."""
-    import plotly.graph_objects as go
-
-    from core.viz.faithfulness import explainer_colors
-
-    colors, fig = explainer_colors(records), go.Figure()
-    for r in records:
-        result = {} if r.get("skipped") else r.get("metrics", {}).get(metric)
-        if result:
-            fig.add_trace(go.Scatter(x=[100 * t for t in result["thresholds"]], y=result["per_threshold"],
-                                     mode="lines+markers", name=f"{r['explainer']} (mean {result['value']:.3f})",
-                                     line={"color": colors[r["explainer"]]}))
-    direction = "higher" if HIGHER_IS_BETTER[metric] else "lower"
-    fig.update_layout(title=f"{metric.capitalize()} (ERASER) vs threshold ({direction} is better)",
-                      xaxis_title="rationale: top words (%)", legend_title_text="explainer",
-                      yaxis_title=f"p(y|x) - p(y|{'x without' if direction == 'higher' else 'only'} them)",
-                      margin={"l": 50, "r": 20, "t": 50, "b": 45}, hovermode="x unified")
-    return fig
-
-
-def with_eraser_columns(table, records: list[dict]):
-    """The summary ``table`` with each ERASER metric's mean over its thresholds (NaN where not run)."""
-    for metric in ERASER_METRICS:
-        if any(metric in r.get("metrics", {}) for r in records):
-            table.insert(table.columns.get_loc("seconds"), metric,
-                         [r.get("metrics", {}).get(metric, {}).get("value", float("nan")) for r in records])
-    return table
-
-
 def show_results(settings: dict, records: list[dict]) -> None:
     """Summary table, the four figures in a grid and the exports."""
-    from core.viz.faithfulness import (aopc_figure, auc_rep_figure, curve_points, degradation_figure,
-                                       posthoc_figure, summary_table)
+    from core.viz.faithfulness import (ERASER_METRICS, aopc_figure, auc_rep_figure, curve_points,
+                                       degradation_figure, eraser_figure, posthoc_figure, summary_table)
 
     for record in records:
         if record.get("skipped"):
@@ -133,7 +100,7 @@ def show_results(settings: dict, records: list[dict]) -> None:
         elif record.get("errors"):
             st.caption(f"**{record['explainer']}** could not explain {len(record['errors'])} sentence(s) "
                        f"(e.g. no word the model knows); they are left out of its numbers.")
-    table = with_eraser_columns(summary_table(records), records)
+    table = summary_table(records)
     st.subheader("Summary")
     st.dataframe(table, hide_index=True, column_config={
         c: st.column_config.NumberColumn(format="%.4f") for c in table.columns if c not in ("explainer", "n", "skipped")})

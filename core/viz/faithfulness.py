@@ -14,6 +14,7 @@ import plotly.graph_objects as go
 from plotly.colors import qualitative
 
 SUMMARY_K = (1, 5, 10)
+ERASER_METRICS = ("comprehensiveness", "sufficiency")  # a mean over thresholds and a curve per threshold
 
 
 def explainer_colors(records: Sequence[dict]) -> dict[str, str]:
@@ -85,9 +86,26 @@ def auc_rep_figure(records: Sequence[dict]) -> go.Figure:
     return _layout(fig, "AUC_rep curves (lower is better)", "words replaced by the MLM (%)", "mean p(y | x)")
 
 
+def eraser_figure(records: Sequence[dict], metric: str) -> go.Figure:
+    """``metric`` (an ERASER metric) per threshold (% of the words), one line per explainer."""
+    from core.evaluation.common import HIGHER_IS_BETTER
+
+    colors, fig = explainer_colors(records), go.Figure()
+    for r in _with(records, metric):
+        result = r["metrics"][metric]
+        fig.add_trace(go.Scatter(x=[100 * t for t in result["thresholds"]], y=result["per_threshold"],
+                                 mode="lines+markers", name=f"{r['explainer']} (mean {result['value']:.3f})",
+                                 line={"color": colors[r["explainer"]]}))
+    direction = "higher" if HIGHER_IS_BETTER[metric] else "lower"
+    return _layout(fig, f"{metric.capitalize()} (ERASER) vs threshold ({direction} is better)",
+                   "rationale: top words (%)",
+                   f"p(y|x) - p(y|{'x without' if direction == 'higher' else 'only'} them)")
+
+
 def summary_table(records: Sequence[dict]) -> pd.DataFrame:
     """One row per explainer: n, AOPC (K as run), post-hoc accuracy at k = 1, 5, 10, degradation score,
-    AUC_rep, seconds, and the reason when the explainer was skipped. Missing metrics are NaN."""
+    AUC_rep, each ERASER metric's mean over its thresholds when some record has it, seconds, and the
+    reason when the explainer was skipped. Missing metrics are NaN."""
     rows = []
     for r in records:
         metrics = r.get("metrics", {})
@@ -98,6 +116,8 @@ def summary_table(records: Sequence[dict]) -> pd.DataFrame:
         row.update({f"posthoc@{k}": posthoc.get(k, np.nan) for k in SUMMARY_K})
         row["degradation"] = metrics.get("degradation", {}).get("score", np.nan)
         row["AUC_rep"] = metrics.get("auc_rep", {}).get("value", np.nan)
+        row.update({m: metrics.get(m, {}).get("value", np.nan) for m in ERASER_METRICS
+                    if any(m in other.get("metrics", {}) for other in records)})
         row["seconds"] = r.get("seconds", 0.0)
         row["skipped"] = r.get("skipped") or ""
         rows.append(row)
