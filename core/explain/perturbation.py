@@ -165,29 +165,6 @@ class _SamplingExplainer(Explainer):
                          unit="probability", **extra)
 
 
-class _CaptumExplainer(_SamplingExplainer):
-    """captum perturbs the [1, n_words] keep vector of the features; forward = p(target)."""
-
-    def attribute(self, features: WordFeatures, target: int, probs: torch.Tensor
-                  ) -> tuple[list[float], dict[str, Any]]:
-        """Scores [n_words] in probability units (captum's attribution of word i's binary feature)."""
-        n = features.n_words
-        inputs = torch.ones(1, n, device=self.model.device)                  # [1, n] all words kept
-        feature_mask = torch.arange(n, device=self.model.device).unsqueeze(0)  # [1, n] one feature per word
-        baseline = self.params["baseline"]
-
-        def forward(keep: torch.Tensor) -> torch.Tensor:
-            return torch.softmax(features.keep_logits(keep, baseline), -1)[:, target]
-
-        with seeded(self.seed, self.model.device):
-            attributions = self.run_captum(forward, inputs, feature_mask)   # [1, n]
-        return attributions[0].double().tolist(), {}
-
-    def run_captum(self, forward: Callable, inputs: torch.Tensor, feature_mask: torch.Tensor) -> torch.Tensor:
-        """Attributions shaped like ``inputs`` [1, n_words]; the baseline of every feature is 0 (erased)."""
-        raise NotImplementedError
-
-
 class LimeExplainer(_SamplingExplainer):
     """LIME (Ribeiro et al. 2016): a weighted linear surrogate over binary word features, fitted on sampled erasures.
 
@@ -250,7 +227,7 @@ class LimeExplainer(_SamplingExplainer):
         return scores.tolist(), {}
 
 
-class ShapleyExplainer(_CaptumExplainer):
+class ShapleyExplainer(_SamplingExplainer):
     """Shapley values of the words by permutation sampling (captum ``ShapleyValueSampling``).
 
     Each of the ``n_permutations`` random word orders adds the words one by one
@@ -288,10 +265,21 @@ class ShapleyExplainer(_CaptumExplainer):
         """Each permutation adds the words one at a time: n_permutations x (n_words + 1) rows, plus the input."""
         return self.params["n_samples"] * (features.n_words + 1) + 1
 
-    def run_captum(self, forward, inputs, feature_mask) -> torch.Tensor:
-        """captum ``ShapleyValueSampling.attribute``; [1, n_words] Shapley value per word."""
+    def attribute(self, features: WordFeatures, target: int, probs: torch.Tensor
+                  ) -> tuple[list[float], dict[str, Any]]:
+        """Scores [n_words]: captum ``ShapleyValueSampling`` over the [1, n_words] keep vector (probability units)."""
         from captum.attr import ShapleyValueSampling
 
-        return ShapleyValueSampling(forward).attribute(inputs, baselines=0.0, feature_mask=feature_mask,
-                                                       n_samples=self.params["n_samples"],
-                                                       perturbations_per_eval=self.batch_size)
+        n = features.n_words
+        inputs = torch.ones(1, n, device=self.model.device)                  # [1, n] all words kept
+        feature_mask = torch.arange(n, device=self.model.device).unsqueeze(0)  # [1, n] one feature per word
+        baseline = self.params["baseline"]
+
+        def forward(keep: torch.Tensor) -> torch.Tensor:
+            return torch.softmax(features.keep_logits(keep, baseline), -1)[:, target]
+
+        with seeded(self.seed, self.model.device):
+            attributions = ShapleyValueSampling(forward).attribute(
+                inputs, baselines=0.0, feature_mask=feature_mask, n_samples=self.params["n_samples"],
+                perturbations_per_eval=self.batch_size)                      # [1, n]
+        return attributions[0].double().tolist(), {}
