@@ -9,6 +9,8 @@ Word-level models (CNN, LSTM) have one position per word; wordpiece models
 
 from __future__ import annotations
 
+import bisect
+import itertools
 from collections import Counter
 from dataclasses import dataclass, field
 from typing import Iterable, Sequence
@@ -104,6 +106,10 @@ class WordTokenizer:
     def unk_id(self) -> int:
         return 1
 
+    def split(self, text: str) -> list[str]:
+        """The words of a raw text: :func:`split_words`."""
+        return split_words(text)
+
     def encode(self, texts: Sequence[str]) -> EncodedBatch:
         """Encode raw texts (cleaned and split with :func:`split_words`)."""
         return self.encode_words([split_words(text) for text in texts])
@@ -121,22 +127,165 @@ class WordTokenizer:
         return EncodedBatch(input_ids, word_ids >= 0, word_ids, kept, truncated)
 
 
-class WordPieceTokenizer:
-    """A Hugging Face wordpiece tokenizer fed with MaskLens words.
+WORD_RULES = ("clean", "raw")
 
-    Words come from :func:`split_words` and are passed with
-    ``is_split_into_words=True``, so the tokenizer's own ``word_ids`` align
-    pieces to exactly those words. ``max_len`` counts pieces including
-    ``[CLS]`` and ``[SEP]``; a word cut in the middle by truncation is dropped
-    whole so that every kept word has all its pieces.
+
+class SubwordTokenizer:
+    """Any Hugging Face fast tokenizer (WordPiece, byte-level BPE, SentencePiece) fed with words.
+
+    How words are formed (``words``):
+
+    - ``"clean"``: :func:`split_words` (lowercased, Kim's cleaning), what every MaskLens-trained
+      model reads;
+    - ``"raw"``: the text's whitespace-separated chunks, case and punctuation kept, for a user's
+      own Hugging Face classifier, which then reads exactly the text it was trained on (up to runs
+      of whitespace becoming one space).
+
+    The words are joined with single spaces and tokenized as one text (batched), and each piece
+    goes to the word its character offsets fall in, so a BPE word after a space gets its
+    leading-space pieces (``Ġgood``) and the first word none, as the model saw in training.
+    Special tokens come from the tokenizer's own template (``[CLS] x [SEP]``, ``<s> x </s>``,
+    ``x <sep> <cls>``) and are never given to a word. ``max_len`` counts pieces including the
+    special tokens; a word cut by truncation is dropped whole. A word with no piece at all (a
+    character the tokenizer's normaliser removes) gets the unknown token, so every kept word has
+    at least one position; a word that is a special token (``<unk>``) gets that token alone.
+    """
+
+    kind = "subword"
+
+    def __init__(self, hf_tokenizer, max_len: int = 128, words: str = "clean"):
+        if words not in WORD_RULES:
+            raise ValueError(f"unknown word rule {words!r}; choose one of {', '.join(WORD_RULES)}")
+        if not getattr(hf_tokenizer, "is_fast", False):
+            raise ValueError(f"{type(hf_tokenizer).__name__} is not a fast tokenizer: MaskLens aligns pieces to "
+                             "words with character offsets, which only fast (Rust) tokenizers give")
+        self.hf, self.max_len, self.words = hf_tokenizer, max_len, words
+        self.prefix, self.suffix = _special_template(hf_tokenizer)
+        if max_len < len(self.prefix) + len(self.suffix) + 1:
+            raise ValueError(f"max_len must leave room for the {len(self.prefix) + len(self.suffix)} special "
+                             "tokens and one piece")
+
+    @classmethod
+    def from_directory(cls, directory, max_len: int = 128, words: str = "clean") -> "SubwordTokenizer":
+        """Load a fast tokenizer from a local directory or the local cache (never the network)."""
+        from transformers import AutoTokenizer
+
+        return cls(AutoTokenizer.from_pretrained(str(directory), local_files_only=True), max_len, words)
+
+    @property
+    def pad_id(self) -> int:
+        return self.hf.pad_token_id if self.hf.pad_token_id is not None else self.unk_id
+
+    @property
+    def unk_token(self) -> str:
+        """The token unknown-word erasure puts in a word's place: the unknown token, else the mask token."""
+        token = self.hf.unk_token if self.hf.unk_token is not None else self.hf.mask_token
+        if token is None:
+            raise ValueError(f"the tokenizer {type(self.hf).__name__} has neither an unknown nor a mask token, "
+                             "so a word cannot be replaced by 'unknown'; use zero erasure instead")
+        return token
+
+    @property
+    def unk_id(self) -> int:
+        return self.hf.convert_tokens_to_ids(self.unk_token)
+
+    def split(self, text: str) -> list[str]:
+        """The words of a raw text under this tokenizer's word rule."""
+        return split_words(text) if self.words == "clean" else text.split()
+
+    def encode(self, texts: Sequence[str]) -> EncodedBatch:
+        """Encode raw texts, split into words by :meth:`split`."""
+        return self.encode_words([self.split(text) for text in texts])
+
+    def encode_words(self, word_lists: Sequence[Sequence[str]]) -> EncodedBatch:
+        """Encode already split words, truncating whole words to fit ``max_len`` pieces."""
+        budget = self.max_len - len(self.prefix) - len(self.suffix)
+        rows, kept_words, truncated = [], [], []
+        for words, word_pieces in zip(word_lists, self.pieces(word_lists)):
+            ids, wids = list(self.prefix), [-1] * len(self.prefix)
+            n_kept = 0
+            for index, piece_ids in enumerate(word_pieces):
+                if len(ids) - len(self.prefix) + len(piece_ids) > budget:
+                    break
+                ids += piece_ids
+                wids += [index] * len(piece_ids)
+                n_kept += 1
+            rows.append((ids + list(self.suffix), wids + [-1] * len(self.suffix)))
+            kept_words.append(list(words[:n_kept]))
+            truncated.append(n_kept < len(words))
+        return _padded(rows, kept_words, truncated, self.pad_id)
+
+    def pieces(self, word_lists: Sequence[Sequence[str]]) -> list[list[list[int]]]:
+        """Per text, per word: the piece ids the word gets in the joined text (at least one each)."""
+        texts = [" ".join(words) for words in word_lists]
+        if not texts:
+            return []
+        encoded = self.hf(texts, add_special_tokens=False, return_offsets_mapping=True, verbose=False)
+        unk = self.hf.unk_token_id if self.hf.unk_token_id is not None else self.unk_id
+        # a word that is a special token ("<unk>" of unknown-word erasure) is that token alone, without
+        # the bare leading-space piece a byte-level BPE would put before it
+        specials = dict(zip(self.hf.all_special_tokens, self.hf.all_special_ids))
+        out = []
+        for words, ids, offsets in zip(word_lists, encoded["input_ids"], encoded["offset_mapping"]):
+            # word k covers chars [ends[k] - len(word k), ends[k]); a piece starting in the gap goes to the next word
+            ends = [end - 1 for end in itertools.accumulate(len(w) + 1 for w in words)]
+            grouped: list[list[int]] = [[] for _ in words]
+            for piece, (start, _) in zip(ids, offsets):
+                if words:
+                    grouped[min(bisect.bisect_right(ends, start), len(words) - 1)].append(piece)
+            out.append([[specials[word]] if word in specials else group or [unk]
+                        for word, group in zip(words, grouped)])
+        return out
+
+    def pieces_of(self, words: Sequence[str], first: bool) -> list[list[int]]:
+        """The piece ids of each word put alone in a text, as the first word or after another one.
+
+        A byte-level BPE word gets different pieces after a space; a candidate word swapped into
+        a text (input marginalization) takes the pieces of its place.
+        """
+        if first:
+            return [pieces[0] for pieces in self.pieces([[w] for w in words])]
+        return [pieces[1] for pieces in self.pieces([[_ANCHOR, w] for w in words])]
+
+
+_ANCHOR = "a"  # any plain word: pieces never cross a space, so what comes after it is a word after a space
+
+
+def _special_template(hf_tokenizer) -> tuple[tuple[int, ...], tuple[int, ...]]:
+    """(prefix, suffix): the special token ids the tokenizer puts around one text's pieces."""
+    content = hf_tokenizer(_ANCHOR, add_special_tokens=False)["input_ids"]
+    full = hf_tokenizer(_ANCHOR, add_special_tokens=True)["input_ids"]
+    at = next((i for i in range(len(full) - len(content) + 1) if full[i: i + len(content)] == content), None)
+    if not content or at is None:
+        raise ValueError(f"cannot tell where {type(hf_tokenizer).__name__} puts its special tokens")
+    return tuple(full[:at]), tuple(full[at + len(content):])
+
+
+def _padded(rows: list[tuple[list[int], list[int]]], words: list[list[str]], truncated: list[bool],
+            pad_id: int) -> EncodedBatch:
+    """Right-padded :class:`EncodedBatch` of unpadded (ids, word ids) rows."""
+    length = max(len(ids) for ids, _ in rows) if rows else 2
+    input_ids = torch.full((len(rows), length), pad_id, dtype=torch.long)
+    word_ids = torch.full((len(rows), length), -1, dtype=torch.long)
+    attention = torch.zeros(len(rows), length, dtype=torch.bool)
+    for row, (ids, wids) in enumerate(rows):
+        input_ids[row, : len(ids)] = torch.tensor(ids, dtype=torch.long)
+        word_ids[row, : len(wids)] = torch.tensor(wids, dtype=torch.long)
+        attention[row, : len(ids)] = True
+    return EncodedBatch(input_ids, attention, word_ids, words, truncated)
+
+
+class WordPieceTokenizer(SubwordTokenizer):
+    """The MaskLens-trained transformers' tokenizer: :class:`SubwordTokenizer` on :func:`split_words` words.
+
+    For a WordPiece vocabulary (the packaged MiniLM) the pieces equal those of each word
+    tokenized on its own, which is what the marginalization shortcut relies on.
     """
 
     kind = "wordpiece"
 
     def __init__(self, hf_tokenizer, max_len: int = 128):
-        if max_len < 3:
-            raise ValueError("max_len must leave room for [CLS], one piece and [SEP]")
-        self.hf, self.max_len = hf_tokenizer, max_len
+        super().__init__(hf_tokenizer, max_len, words="clean")
 
     @classmethod
     def from_directory(cls, directory, max_len: int = 128) -> "WordPieceTokenizer":
@@ -144,43 +293,3 @@ class WordPieceTokenizer:
         from transformers import AutoTokenizer
 
         return cls(AutoTokenizer.from_pretrained(str(directory), local_files_only=True), max_len)
-
-    @property
-    def pad_id(self) -> int:
-        return self.hf.pad_token_id
-
-    @property
-    def unk_id(self) -> int:
-        return self.hf.unk_token_id
-
-    def encode(self, texts: Sequence[str]) -> EncodedBatch:
-        """Encode raw texts (cleaned and split with :func:`split_words`)."""
-        return self.encode_words([split_words(text) for text in texts])
-
-    def encode_words(self, word_lists: Sequence[Sequence[str]]) -> EncodedBatch:
-        """Encode already split words, truncating whole words to fit ``max_len`` pieces."""
-        pieces = [[self.hf.tokenize(word) or [self.hf.unk_token] for word in words] for words in word_lists]
-        budget = self.max_len - 2
-        rows, kept_words, truncated = [], [], []
-        for words, word_pieces in zip(word_lists, pieces):
-            ids, wids, used = [self.hf.cls_token_id], [-1], 0
-            n_kept = 0
-            for index, piece_list in enumerate(word_pieces):
-                if used + len(piece_list) > budget:
-                    break
-                ids += self.hf.convert_tokens_to_ids(piece_list)
-                wids += [index] * len(piece_list)
-                used += len(piece_list)
-                n_kept += 1
-            rows.append((ids + [self.hf.sep_token_id], wids + [-1]))
-            kept_words.append(list(words[:n_kept]))
-            truncated.append(n_kept < len(words))
-        length = max(len(ids) for ids, _ in rows) if rows else 2
-        input_ids = torch.full((len(rows), length), self.pad_id, dtype=torch.long)
-        word_ids = torch.full((len(rows), length), -1, dtype=torch.long)
-        attention = torch.zeros(len(rows), length, dtype=torch.bool)
-        for row, (ids, wids) in enumerate(rows):
-            input_ids[row, : len(ids)] = torch.tensor(ids)
-            word_ids[row, : len(wids)] = torch.tensor(wids)
-            attention[row, : len(ids)] = True
-        return EncodedBatch(input_ids, attention, word_ids, kept_words, truncated)
