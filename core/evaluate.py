@@ -71,7 +71,8 @@ def build_parser() -> argparse.ArgumentParser:
     from core.evaluation.runner import DELETIONS, EXPLAINER_NAMES, METRICS
 
     parser = argparse.ArgumentParser(prog="python -m core.evaluate", description=__doc__.split("\n")[0])
-    parser.add_argument("--model", required=True, help="registry name or checkpoint directory")
+    parser.add_argument("--model", required=True, help="registry name, checkpoint directory, or hf:<folder or cached "
+                        "name> for any Hugging Face sequence classifier (offline)")
     parser.add_argument("--explainers", default=",".join(EXPLAINER_NAMES), help="comma-separated explainer names")
     parser.add_argument("--metrics", default=",".join(METRICS), help=f"comma-separated: {', '.join(METRICS)}")
     parser.add_argument("--n", type=int, default=500, help="test examples sampled (seeded)")
@@ -89,7 +90,10 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--evaluator", help="a model that classifies the perturbed texts (default: the explained "
                         "model; the VAT paper uses a separate LSTM-base, e.g. lstm-base-movie-snippets)")
     parser.add_argument("--csv", help="the model's own data (text,label CSV) when it was trained on a CSV whose "
-                        "test split its checkpoint does not hold; checked against the model's data fingerprint")
+                        "test split its checkpoint does not hold; checked against the model's data fingerprint. "
+                        "For a Hugging Face classifier (hf:...), any CSV to evaluate it on")
+    parser.add_argument("--dataset", help="a bundled dataset to evaluate a Hugging Face classifier (hf:...) on, "
+                        "e.g. movie-snippets; its test split is sampled")
     parser.add_argument("--param", action="append", metavar="EXPLAINER.NAME=VALUE",
                         help="any explainer parameter, e.g. lime.n_samples=200 (repeatable; part of the store key)")
     parser.add_argument("--no-progress", action="store_true")
@@ -97,12 +101,14 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
-def _user_data(csv_path: str | None):
-    if csv_path is None:
-        return None
-    from core.data.datasets import load_user_csv
+def _user_data(csv_path: str | None, dataset: str | None = None):
+    if csv_path is not None and dataset is not None:
+        raise ValueError("give --csv or --dataset, not both")
+    from core.data.datasets import load_dataset, load_user_csv
 
-    return load_user_csv(csv_path)
+    if dataset is not None:
+        return load_dataset(dataset)
+    return load_user_csv(csv_path) if csv_path is not None else None
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -115,7 +121,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     check_params(params, explainers)
     records = evaluate(args.model, explainers=explainers, metrics=metrics, n=args.n, seed=args.seed, params=params,
                        device=args.device, progress=not args.no_progress, operation=args.operation,
-                       aopc_k=args.aopc_k, data=_user_data(args.csv), ranking=args.ranking, unit=args.unit,
+                       aopc_k=args.aopc_k, data=_user_data(args.csv, args.dataset), ranking=args.ranking,
+                       unit=args.unit,
                        evaluator=args.evaluator)
     if args.format == "json":
         print(json.dumps(_jsonable(records), indent=2))

@@ -270,8 +270,10 @@ def sample_test_examples(data, n: int, seed: int) -> tuple[list[str], list[str],
     return ids, [test.texts[index[i]] for i in ids], [int(test.labels[index[i]]) for i in ids]
 
 
-def _cache_path(weights_sha256: str, ids: Sequence[str], seed: int, perplexity: float) -> Path:
-    key = json.dumps([CACHE_VERSION, weights_sha256, list(ids), int(seed), float(perplexity)])
+def _cache_path(weights_sha256: str, ids: Sequence[str], seed: int, perplexity: float, data_fingerprint: str = ""
+                ) -> Path:
+    # the data's fingerprint: a Hugging Face classifier is projected on whichever dataset the user picks
+    key = json.dumps([CACHE_VERSION, weights_sha256, list(ids), int(seed), float(perplexity), data_fingerprint])
     digest = hashlib.sha256(key.encode("utf-8")).hexdigest()[:24]
     return cache_dir() / weights_sha256[:16] / f"{digest}.json"
 
@@ -328,7 +330,7 @@ def project_model(model, n: int = 500, seed: int = 0, perplexity: float = 30.0, 
         ValueError: bad ``n`` or perplexity, a dataset that is not bundled (pass ``data``), or labels
             that do not match the model.
     """
-    from core.data.model_data import model_dataset
+    from core.data.model_data import label_mismatch, model_dataset
 
     dataset = model.config.get("dataset", "")
     try:
@@ -336,15 +338,15 @@ def project_model(model, n: int = 500, seed: int = 0, perplexity: float = 30.0, 
     except ValueError as err:
         raise ValueError(f"the test data of {model.name or 'the model'}'s dataset {dataset!r} is not available "
                          f"({err})") from err
-    if list(data.label_names) != list(model.label_names):
-        raise ValueError(f"dataset {data.name!r} has labels {list(data.label_names)}, the model "
-                         f"{list(model.label_names)}")
+    mismatch = label_mismatch(list(model.label_names), list(data.label_names))
+    if mismatch:
+        raise ValueError(f"dataset {data.name!r} does not fit the model: {mismatch}")
     ids, texts, labels = sample_test_examples(data, n, seed)
     if not 0 < perplexity < len(ids):
         raise ValueError(f"perplexity must be between 0 and the number of examples ({len(ids)}), got {perplexity}; "
                          "use a smaller perplexity or more examples")
     sha = model.config.get("weights_sha256")
-    path = _cache_path(sha, ids, seed, perplexity) if (use_cache and sha) else None
+    path = _cache_path(sha, ids, seed, perplexity, data.fingerprint) if (use_cache and sha) else None
     if path is not None and (hit := _read_cache(path)) is not None:
         return hit
     reps = sentence_representations(model, texts, progress=_batch_progress(progress))

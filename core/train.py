@@ -5,6 +5,7 @@ Example::
     python -m core.train --dataset movie-snippets --model cnn --method vmask --epochs 10
     python -m core.train --model lstm --method vat --vat-iterations 1
     python -m core.train --model minilm --method evarm --max-train 1000 --epochs 2
+    python -m core.train --encoder ~/models/bert-base-uncased --method vmask   # minilm on your own encoder
     python -m core.train --csv my.csv --model lstm --method base --device cuda
     python -m core.train --model dattn --csv my_pairs.csv      # a sentence-pair model (text_a,text_b,label)
     python -m core.train --model dattn --dataset trec6-answer-type-pairs
@@ -22,7 +23,7 @@ from typing import Sequence
 from core import paths
 from core.cli_common import run_command
 from core.data.datasets import list_datasets, load_user_csv
-from core.models.architectures import architecture_names, architecture_spec
+from core.models.architectures import architecture_names, architecture_spec, names_where
 from core.training import METHODS, TrainSettings, train
 
 
@@ -33,8 +34,9 @@ def build_parser() -> argparse.ArgumentParser:
     source.add_argument("--dataset", default="movie-snippets", help=f"bundled dataset: {', '.join(list_datasets())}")
     source.add_argument("--csv", help="your own CSV with columns text,label (split column optional); "
                         "for --model dattn: text_a,text_b,label")
-    parser.add_argument("--model", dest="architecture", choices=architecture_names(trainable=True), default="cnn",
-                        help="dattn: the decomposable attention sentence-pair model (method base only)")
+    parser.add_argument("--model", dest="architecture", choices=architecture_names(trainable=True),
+                        help="default cnn (with --encoder: minilm); minilm: the transformer classifier, MiniLM by "
+                        "default; dattn: the decomposable attention sentence-pair model (method base only)")
     parser.add_argument("--method", choices=METHODS, default="base")
     parser.add_argument("--epochs", type=int)
     parser.add_argument("--batch-size", type=int)
@@ -58,6 +60,9 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--supcon-tau", type=float, default=0.5, help="E-VarM: contrastive temperature (eq. 10)")
     parser.add_argument("--minilm-trainable-layers", type=int,
                         help="MiniLM: fine-tune only the top N layers (smaller checkpoints)")
+    parser.add_argument("--encoder", help="the transformer classifier's encoder: a local Hugging Face folder or a "
+                        "model name in the local Hugging Face cache (BERT, RoBERTa, DistilBERT, ...; never "
+                        "downloaded); implies --model minilm; default: the packaged MiniLM")
     parser.add_argument("--max-train", type=int, help="train on a seeded subset of this size")
     parser.add_argument("--max-eval", type=int, help="evaluate on seeded dev/test subsets of this size")
     parser.add_argument("--seed", type=int, default=0)
@@ -75,6 +80,7 @@ def build_parser() -> argparse.ArgumentParser:
 def main(argv: Sequence[str] | None = None) -> int:
     """Train as the arguments say; prints the metrics and the checkpoint path."""
     args = build_parser().parse_args(argv)
+    args.architecture = args.architecture or default_architecture(args.encoder)
     if architecture_spec(args.architecture).pair:
         return train_pair_model(args)
     names = {f.name for f in fields(TrainSettings)}
@@ -92,12 +98,20 @@ def main(argv: Sequence[str] | None = None) -> int:
     return 0
 
 
+def default_architecture(encoder: str | None) -> str:
+    """``--model`` when it is not given: ``cnn``, or with ``--encoder`` the family that takes one (minilm)."""
+    return names_where(lambda spec: spec.custom_encoder and not spec.pair)[0] if encoder else "cnn"
+
+
 def train_pair_model(args: argparse.Namespace) -> int:
     """The ``--model dattn`` branch: DAttn on a pair CSV or the bundled pair task (method base only)."""
     from core.data.pairs import PAIR_DATASETS, TREC_PAIRS, load_pair_csv, load_pair_dataset
     from core.training.pairs import PairTrainSettings, train_dattn
 
     methods = architecture_spec(args.architecture).methods
+    if args.encoder:
+        raise ValueError(f"--encoder applies to the transformer classifier (--model {default_architecture(True)}), "
+                         f"not --model {args.architecture}")
     if args.method not in methods:
         raise ValueError(f"--model {args.architecture} trains with method {' or '.join(methods)} only, "
                          f"not {args.method!r}")

@@ -154,3 +154,49 @@ class CacheMisses:
         before = self.count
         yield
         (progress.advance if self.count > before else progress.skip)(1)
+
+
+HF_ADDED_KEY = "hf_model_added"
+
+
+def hf_model_adder(key: str) -> None:
+    """A sidebar expander that registers the user's own Hugging Face classifier; every picker lists it then.
+
+    The registering (load offline, check, fingerprint) is :func:`core.models.hf_classifier.register_hf_model`,
+    the same as ``python -m core.models register``.
+    """
+    from core.checkpoints import CheckpointError
+    from core.models.hf_classifier import register_hf_model, suggested_name
+
+    with st.sidebar.expander("Add your own Hugging Face classifier"):
+        if HF_ADDED_KEY in st.session_state:
+            st.success(st.session_state.pop(HF_ADDED_KEY))
+        st.caption("A folder saved with `save_pretrained`, or a model name already in the local Hugging Face "
+                   "cache: nothing is downloaded and the weights stay where they are.")
+        source = st.text_input("Folder or cached name", key=f"{key}-hf-source",
+                               placeholder="/path/to/my-sentiment-model").strip()
+        name = st.text_input("Name in MaskLens", key=f"{key}-hf-name",
+                             placeholder=suggested_name(source) if source else "my-classifier").strip()
+        if not st.button("Add model", key=f"{key}-hf-add", disabled=not source):
+            return
+        chosen = name or suggested_name(source)
+        try:
+            with st.spinner("Loading the model offline and fingerprinting it…"):
+                register_hf_model(chosen, source)
+        except (ValueError, CheckpointError, OSError) as err:
+            st.error(str(err))
+            return
+    refresh_registry()
+    st.session_state[HF_ADDED_KEY] = f"Added **{chosen}**: pick it in the model list."
+    st.rerun()
+
+
+def data_picker(record: dict, key: str, where=st) -> str | None:
+    """For a model without data of its own (a Hugging Face classifier): a bundled dataset to use, else None."""
+    from core.data.datasets import list_datasets
+
+    if record.get("dataset"):
+        return None
+    return where.selectbox("Dataset (test split)", list_datasets(), key=f"{key}-dataset",
+                           help="A Hugging Face classifier records no data of its own: pick the bundled dataset "
+                                "whose test sentences it is run on.")

@@ -34,7 +34,7 @@ import streamlit as st
 from core.explain.marginal import DEFAULT_BUDGET
 from core.explain.registry import DEFAULT_METHODS, explainers_for
 from views.common import (CacheMisses, cached_model, checkpoint_stamp, guarded, method_progress_text,
-                          progress_bar, registry_listing)
+                          hf_model_adder, progress_bar, registry_listing)
 
 METHODS = {name: cls.label for name, cls in explainers_for("text").items()}  # what each explainer declares
 DEFAULT_MODEL = "cnn-vmask-movie-snippets"
@@ -224,6 +224,7 @@ def download_buttons(name: str, explanations, shared: bool) -> None:
 def main() -> None:
     """Lay out the page and run the explanations."""
     st.title("Explain a prediction")
+    hf_model_adder("explain")
     records, problems = registry_listing()
     records = [r for r in records if not r["pair"]]
     if not records:

@@ -20,7 +20,7 @@ import json
 import streamlit as st
 
 from core.evaluation.common import DELETION_LABELS, HIGHER_IS_BETTER, METRIC_LABELS
-from views.common import guarded, progress_bar, registry_listing
+from views.common import data_picker, guarded, hf_model_adder, progress_bar, registry_listing
 
 DEFAULT_MODEL = "cnn-vmask-movie-snippets"
 DEFAULT_EXPLAINERS = ("vmask", "zero", "lime")
@@ -29,7 +29,7 @@ RESULTS_KEY = "faithfulness_results"
 CANCELLED_KEY = "faithfulness_cancelled"
 
 
-def controls(models: list[str], pair_models: set[str]) -> dict:
+def controls(models: list[str], pair_models: set[str], records: dict[str, dict]) -> dict:
     """The evaluation settings chosen in the page's widgets (pair models get the pair explainers and metrics)."""
     from core.evaluation.pairs import PAIR_METRICS
     from core.evaluation.runner import DELETIONS, METRICS
@@ -39,6 +39,7 @@ def controls(models: list[str], pair_models: set[str]) -> dict:
     columns = st.columns([2, 3, 2])
     model = columns[0].selectbox("Model", models, index=models.index(DEFAULT_MODEL) if DEFAULT_MODEL in models else 0)
     pair = model in pair_models
+    dataset = data_picker(records[model], "faithfulness", columns[0])
     names = list(explainers_for("pair" if pair else "text"))
     defaults = PAIR_DEFAULT_EXPLAINERS if pair else DEFAULT_EXPLAINERS
     explainers = columns[1].multiselect("Explainers", names, default=[e for e in defaults if e in names],
@@ -59,7 +60,7 @@ def controls(models: list[str], pair_models: set[str]) -> dict:
     aopc_k = row[3].number_input("AOPC K", min_value=1, max_value=50, value=10, step=1,
                                  help="The VMASK paper's Table 4 uses 5, GMASK 10.")
     return {"model": model, "explainers": tuple(explainers), "metrics": tuple(metrics), "n": int(n),
-            "seed": int(seed), "operation": operation, "aopc_k": int(aopc_k)}
+            "seed": int(seed), "operation": operation, "aopc_k": int(aopc_k), "dataset": dataset}
 
 
 def progress_text(progress) -> str:
@@ -75,15 +76,17 @@ def mark_cancelled() -> None:
 
 def run_evaluation(settings: dict) -> list[dict]:
     """Evaluate with a progress bar and a Cancel button; the records are kept in the session for these settings."""
+    from core.data.datasets import load_dataset
     from core.evaluation import evaluate
 
+    data = load_dataset(settings["dataset"]) if settings.get("dataset") else None
     cancel = st.empty()
     cancel.button("Cancel", key="faithfulness_cancel", on_click=mark_cancelled,
                   help="Stops after the explanation under way; those done stay in the store, so Evaluate resumes.")
     with progress_bar(0, progress_text) as progress:
         records = evaluate(settings["model"], explainers=settings["explainers"], metrics=settings["metrics"],
                            n=settings["n"], seed=settings["seed"], operation=settings["operation"],
-                           aopc_k=settings["aopc_k"], progress=False, on_progress=progress)
+                           aopc_k=settings["aopc_k"], progress=False, on_progress=progress, data=data)
     cancel.empty()
     st.session_state[RESULTS_KEY] = {"settings": settings, "records": records}
     return records
@@ -118,7 +121,8 @@ def show_results(settings: dict, records: list[dict]) -> None:
             figures[metric] = build(records)
             column.plotly_chart(figures[metric], key=f"faithfulness-{metric}")
     st.caption("Each chart's camera button downloads it as PNG; the buttons below give HTML and the numbers.")
-    stem = f"{settings['model']}-n{settings['n']}-seed{settings['seed']}"
+    on = f"{settings['dataset']}-" if settings.get("dataset") else ""
+    stem = f"{settings['model']}-{on}n{settings['n']}-seed{settings['seed']}"
     downloads = st.columns(2 + len(figures))
     downloads[0].download_button("Summary (CSV)", table.to_csv(index=False), f"{stem}-summary.csv", "text/csv")
     downloads[1].download_button("Curves (CSV)", curve_points(records).to_csv(index=False), f"{stem}-curves.csv",
@@ -140,6 +144,7 @@ def main() -> None:
                 "on a seeded sample of test sentences. Explanations and results are "
                 "stored under `$MASKLENS_HOME/evaluations`, so running the same settings again is instant; "
                 "`python -m core.evaluate` gives the same numbers.")
+    hf_model_adder("faithfulness")
     records, problems = registry_listing()
     for problem in problems:
         st.caption(problem)
@@ -147,7 +152,7 @@ def main() -> None:
     if not models:
         st.info("No model is available. Train one on the Train page.")
         return
-    settings = controls(models, {r["name"] for r in records if r.get("pair")})
+    settings = controls(models, {r["name"] for r in records if r.get("pair")}, {r["name"]: r for r in records})
     if not settings["explainers"] or not settings["metrics"]:
         st.info("Choose at least one explainer and one metric.")
         return

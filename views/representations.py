@@ -14,7 +14,7 @@ from __future__ import annotations
 import pandas as pd
 import streamlit as st
 
-from views.common import cached_model, checkpoint_stamp, guarded, registry_listing
+from views.common import cached_model, checkpoint_stamp, data_picker, guarded, hf_model_adder, registry_listing
 
 DEFAULT_LEFT = "lstm-att-movie-snippets"  # the VAT paper's Figure 3 pair
 DEFAULT_RIGHT = "lstm-vat-movie-snippets"
@@ -22,12 +22,14 @@ DEFAULT_N = 300  # t-SNE of 300 points takes ~1.5 s on a CPU core; up to 1000 on
 NUMBER_COLUMNS = ["intra", "inter", "ratio", "silhouette"]
 
 
-def projection_with_progress(name: str, path: str, n: int, seed: int, perplexity: float, stamp: str = "") -> dict:
+def projection_with_progress(name: str, path: str, n: int, seed: int, perplexity: float, stamp: str = "",
+                             dataset: str | None = None) -> dict:
     """The projection of ``n`` seeded test examples as a dict, with a progress bar while it is computed.
 
     Served from the disk cache (by weights) when it is there; else the bar shows the forward passes and
     the t-SNE's time with an estimate, and a Streamlit stop kills the t-SNE child (see the module docstring).
     """
+    from core.data.datasets import load_dataset
     from core.representations import project_model
 
     bar = st.progress(0.0, text=f"{name}: loading the model…")
@@ -37,7 +39,7 @@ def projection_with_progress(name: str, path: str, n: int, seed: int, perplexity
 
     try:
         projection = project_model(cached_model(name, path, stamp), n=n, seed=seed, perplexity=perplexity,
-                                   progress=progress)
+                                   progress=progress, data=load_dataset(dataset) if dataset else None)
     finally:
         bar.empty()
     return {**projection.to_dict(), "cached": projection.cached}
@@ -68,11 +70,12 @@ def show_projection(record: dict, n: int, seed: int, perplexity: float) -> dict 
     from core.viz.representations import projection_figure, separation_caption
 
     result = None
+    dataset = data_picker(record, f"repr-{record['name']}")
     with guarded(f"Could not project {record['name']}"):
         result = projection_with_progress(record["name"], record["path"], n, seed, perplexity,
-                                          checkpoint_stamp(record["path"]))
+                                          checkpoint_stamp(record["path"]), dataset)
         caption = separation_caption(result["separation"])
-        title = f"{record['name']} ({record['method']}, {record['dataset']})"
+        title = f"{record['name']} ({record['method']}, {result['dataset']})"
         st.plotly_chart(projection_figure(result["coords"], result["labels"], result["label_names"],
                                           result["texts"], title=title, subtitle=caption),
                         key=f"repr-{record['name']}")
@@ -103,6 +106,7 @@ def main() -> None:
                 "coloured by gold label (VAT paper Figure 3, E-VarM paper Figure 4). Below each map, the separation "
                 "**measured in the original space**: mean Euclidean distance between same-class pairs (intra) and "
                 "different-class pairs (inter), and the silhouette score (−1..1; higher = less class overlap).")
+    hf_model_adder("representations")
     records, problems = registry_listing()
     for problem in problems:
         st.caption(problem)

@@ -31,6 +31,8 @@ METHOD_FIELDS = {
     "evarm": ["vib_beta", "supcon_tau", "tau", "mask_hidden"],
     "evarm_mask": ["vib_beta", "tau", "mask_hidden"],
 }
+# Text-valued architecture fields (their spec's ``page_fields``) -> the label of their text box.
+TEXT_FIELDS = {"encoder": "Encoder (local folder or cached Hugging Face name; empty = packaged MiniLM)"}
 PAPER_NOTES = {
     "base": "VMASK paper (Chen & Ji 2020): Adam, lr 1e-3 (BERT 2e-5; MaskLens' MiniLM 3e-5), batch 50 (32 for "
             "BERT), dropout 0.2; the epoch with the best dev accuracy is kept.",
@@ -46,7 +48,7 @@ def architecture_labels() -> str:
     """The single-text architectures' labels in prose ("CNN, LSTM or MiniLM")."""
     from core.models.architectures import architecture_names, architecture_spec
 
-    labels = [architecture_spec(name).label for name in architecture_names(pair=False)]
+    labels = [architecture_spec(name).label for name in architecture_names(pair=False, trainable=True)]
     return " or ".join([", ".join(labels[:-1]), labels[-1]] if len(labels) > 1 else labels)
 
 
@@ -76,6 +78,21 @@ def number_widget(field: str, default, help_text: str, key: str):
                                help=help_text, key=key)
     # None default: optional integer resolved by the trainer
     return st.number_input(label, value=None, step=1, min_value=0, placeholder="default", help=help_text, key=key)
+
+
+def text_widget(field: str, help_text: str, key: str) -> str | None:
+    """A text box for one text-valued TrainSettings field (empty = None); an encoder is checked as typed.
+
+    Raises:
+        ValueError: the typed encoder is not a local folder or cached model (shown as "Bad settings").
+    """
+    from core.models.encoder import resolve_source
+
+    typed = st.text_input(TEXT_FIELDS[field], key=key, help=help_text, placeholder="packaged MiniLM").strip()
+    if not typed:
+        return None
+    st.caption(f"Encoder found at `{resolve_source(typed)}` (its own tokenizer is used).")
+    return typed
 
 
 def method_fields(method: str, architecture: str, defaults: dict) -> list[str]:
@@ -140,7 +157,8 @@ def settings_panel(dataset: str):
 
     defaults, help_of = settings_defaults(), settings_help()
     arch_col, method_col = st.columns(2)
-    architecture = arch_col.selectbox("Architecture", list(architecture_names(pair=False)), key="train_architecture")
+    architecture = arch_col.selectbox("Architecture", list(architecture_names(pair=False, trainable=True)),
+                                      key="train_architecture")
     spec = architecture_spec(architecture, pair=False)
     method = method_col.selectbox("Method", methods_for(architecture), key="train_method")
     for note_method in dict.fromkeys(("base", method)):
@@ -158,6 +176,10 @@ def settings_panel(dataset: str):
         values["lr"] = st.number_input("learning rate", value=spec.learning_rate, format="%g", step=1e-4,
                                        help=help_of.get("lr"), key=f"train_lr_{architecture}")
     shown = method_fields(method, architecture, defaults)
+    texts = [name for name in shown if name in TEXT_FIELDS]
+    shown = [name for name in shown if name not in TEXT_FIELDS]
+    for name in texts:
+        values[name] = text_widget(name, help_of.get(name, ""), f"train_{name}")
     if shown:
         st.markdown(f"**{method} hyper-parameters** (paper defaults)")
         cols = st.columns(min(len(shown), 4))

@@ -11,6 +11,7 @@ model trained on user data carries a copy of its test split (``test_split.json``
 from __future__ import annotations
 
 import json
+import re
 from pathlib import Path
 from typing import Any
 
@@ -92,6 +93,10 @@ def model_dataset(config: dict[str, Any], checkpoint_dir: str | Path | None = No
             raise DatasetError(f"the given data {data.name!r} is not the data this model was trained on "
                                "(its fingerprint differs)")
         return data
+    if not name and fingerprint is None:
+        raise DatasetError("the model records no data of its own (a Hugging Face classifier): pass the data to "
+                           "evaluate it on (data=load_dataset(name) or load_user_csv(path); --dataset NAME or "
+                           "--csv FILE)")
     bundled = _bundled_matches(config)
     if bundled is not None:
         return bundled
@@ -102,3 +107,19 @@ def model_dataset(config: dict[str, Any], checkpoint_dir: str | Path | None = No
     raise DatasetError(f"the model was trained on data called {name!r} that is not available here{also}, and its "
                        "checkpoint holds no copy of its test split; pass that data (data=load_user_csv(...), "
                        "--csv FILE)")
+
+
+def label_mismatch(model_labels: list[str], data_labels: list[str]) -> str | None:
+    """Why gold labels of the data cannot be compared with the model's classes, or None when they can.
+
+    They can when the names agree in order (case ignored), or when the model's names are generic
+    (``LABEL_0``, ``class 1``, ``2``: Hugging Face defaults), which are taken in index order.
+    """
+    if len(model_labels) != len(data_labels):
+        return (f"the model has {len(model_labels)} classes ({', '.join(model_labels)}), the data "
+                f"{len(data_labels)} ({', '.join(data_labels)})")
+    generic = all(re.fullmatch(r"(label_?|class )?\d+", name.strip().lower()) for name in model_labels)
+    if generic or [m.lower() for m in model_labels] == [d.lower() for d in data_labels]:
+        return None
+    return (f"the model's classes ({', '.join(model_labels)}) are not the data's ({', '.join(data_labels)}), in "
+            "order, so its gold labels cannot be compared with the model's predictions")

@@ -140,7 +140,7 @@ def evaluate(model_name: str, explainers: Sequence[str] = EXPLAINER_NAMES, metri
                               aopc_k=aopc_k, operation=operation, on_progress=on_progress, ranking=ranking)
     from tqdm.auto import tqdm
 
-    from core.data.model_data import model_dataset
+    from core.data.model_data import label_mismatch, model_dataset
     from core.explain.registry import skip_reason
     from core.metrics import model_scorer, ranking_of, unk_token_for
     from core.models import load_model
@@ -149,7 +149,11 @@ def evaluate(model_name: str, explainers: Sequence[str] = EXPLAINER_NAMES, metri
     store = store if store is not None else EvaluationStore()
     model = load_model(model_name, device=device)
     fingerprint = model.config["weights_sha256"]
-    test = model_dataset(model.config, model.path, data).test
+    dataset = model_dataset(model.config, model.path, data)
+    test = dataset.test
+    mismatch = label_mismatch(list(model.label_names), list(dataset.label_names))
+    if unit == "accuracy" and mismatch:
+        raise ValueError(f"unit='accuracy' needs gold labels the model's classes match: {mismatch}")
     ids = sample_ids(list(test.ids), n, seed)
     text_of = dict(zip(test.ids, test.texts))
     from core.metrics import RANKINGS, UNITS

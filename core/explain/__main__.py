@@ -38,13 +38,14 @@ def parse_methods(value: str | None, default: Sequence[str], names: Sequence[str
     return methods
 
 
-def truncation_note(explanation) -> str | None:
+def truncation_note(explanation, split=split_words) -> str | None:
     """A line saying which words the model did not read, or None when the text was not truncated.
 
     The explained words are the ones the model read (``Explanation.words``); the
     rest of :func:`split_words` of the text was cut. For a pair both texts are
     checked by counting words, since a pair explanation's ``truncated`` flag is
-    not reliable (it is computed from the already cut words).
+    not reliable (it is computed from the already cut words). ``split`` forms the words as the
+    model's tokenizer does (``model.tokenizer.split``; :func:`split_words` by default).
     """
     if hasattr(explanation, "text_b"):  # a PairExplanation: words = A's kept words + B's kept words
         sides = [("text A", explanation.text, explanation.n_words_a),
@@ -53,7 +54,7 @@ def truncation_note(explanation) -> str | None:
         sides = [("the text", explanation.text, len(explanation.words))]
     parts = []
     for what, text, n_kept in sides:
-        words = split_words(text)
+        words = split(text)
         if n_kept < len(words):
             parts.append(f"{what} was truncated to {n_kept} of its {len(words)} words (the model's limit); "
                          f"words from word {n_kept + 1} ({words[n_kept]!r}) on were not read")
@@ -75,7 +76,7 @@ def parse_budget(value: str) -> int | str:
     return int(value) if value.strip().lstrip("-").isdigit() else value.strip()
 
 
-def table(explanations, label_names: Sequence[str]) -> str:
+def table(explanations, label_names: Sequence[str], split=split_words) -> str:
     """Plain-text table: one block per method, one line per word with its score; a note when the text was cut."""
     blocks = []
     for e in explanations:
@@ -89,7 +90,7 @@ def table(explanations, label_names: Sequence[str]) -> str:
                                                for i, (w, s) in enumerate(zip(e.words, e.scores))]
         lines.append(f"  probs: {probs}")
         blocks.append("\n".join(lines))
-    note = truncation_note(explanations[0]) if explanations else None  # every method read the same words
+    note = truncation_note(explanations[0], split) if explanations else None  # every method read the same words
     return "\n\n".join(blocks + ([note] if note else []))
 
 
@@ -98,7 +99,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     from core.explain.registry import DEFAULT_METHODS, DEFAULT_PAIR_METHODS, explain, explainers_for
 
     parser = argparse.ArgumentParser(prog="python -m core.explain", description="Explain a prediction.")
-    parser.add_argument("--model", required=True, help="registry name or checkpoint directory")
+    parser.add_argument("--model", required=True, help="registry name, checkpoint directory, or hf:<folder or cached "
+                        "name> for any Hugging Face sequence classifier (offline)")
     parser.add_argument("--text", required=True, help="the text (the first text of a pair)")
     parser.add_argument("--text-b", help="the second text, for a sentence-pair model")
     parser.add_argument("--methods", help=f"comma-separated: {', '.join(explainers_for('text'))} (default "
@@ -138,7 +140,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     if args.format == "json":
         print(json.dumps([record(e) for e in run.explanations], indent=2))
     else:
-        print(table(run.explanations, model.label_names))
+        print(table(run.explanations, model.label_names, model.tokenizer.split))
     for method, reason in run.skipped.items():
         print(f"skipped {method}: {reason}", file=sys.stderr)
     return 0

@@ -43,7 +43,7 @@ def check_text(model: LoadedModel, text: str) -> TextCheck:
     """
     if not isinstance(text, str) or not text.strip():
         return TextCheck([], [], [], error="The text is empty: type a sentence to explain.")
-    words = split_words(text)
+    words = model.tokenizer.split(text)
     if not words:
         return TextCheck([], [], [], error="The text has no words after cleaning (only punctuation, symbols or "
                                             "emoji); type a sentence with words.")

@@ -408,25 +408,30 @@ class InputMarginalization(Explainer):
     def _wordpiece_variants(self, batch: EncodedBatch, plan) -> tuple[list[tuple[list[int], list[int]]], int]:
         """(ids, word_ids) per variant, without padding: word i's pieces replaced by the candidate's pieces.
 
-        ``encode_words`` tokenizes every word on its own, so a variant equals the
-        original ids with word i's span swapped for the candidate's pieces; each
-        distinct candidate is tokenized once. A variant longer than ``max_len``
+        A word's pieces depend only on the word and on whether it comes first (byte-level BPE
+        marks a word after a space), so a variant equals the original ids with word i's span
+        swapped for the candidate's pieces in that place
+        (:meth:`~core.data.tokenizers.SubwordTokenizer.pieces_of`); each distinct candidate is
+        tokenized once per kind of place. A variant longer than ``max_len``
         (a candidate with more pieces) is re-encoded with ``encode_words``,
         which drops the last whole words, and counted.
         """
         tokenizer, vocabulary, words = self.model.tokenizer, self.likelihood.vocabulary, list(batch.words[0])
         real = batch.attention_mask[0]
         ids, wids = batch.input_ids[0][real].tolist(), batch.word_ids[0][real].tolist()
-        distinct = sorted({int(c) for idx, _ in plan for c in idx})
-        alone = tokenizer.encode_words([[vocabulary[c]] for c in distinct])
-        pieces = {c: alone.input_ids[r][alone.word_ids[r] == 0].tolist() for r, c in enumerate(distinct)}
+        first = sorted({int(c) for c in plan[0][0]}) if plan else []
+        later = sorted({int(c) for idx, _ in plan[1:] for c in idx})
+        pieces = {(True, c): p for c, p in zip(first, tokenizer.pieces_of([vocabulary[c] for c in first], True))}
+        pieces.update({(False, c): p for c, p in zip(later, tokenizer.pieces_of([vocabulary[c] for c in later],
+                                                                                  False))})
         variants, n_truncated = [], 0
         for i, (idx, _) in enumerate(plan):
             start, end = wids.index(i), len(wids) - wids[::-1].index(i)
             for c in map(int, idx):
-                row = ids[:start] + pieces[c] + ids[end:]
-                if pieces[c] and len(row) <= tokenizer.max_len:
-                    variants.append((row, wids[:start] + [i] * len(pieces[c]) + wids[end:]))
+                swapped = pieces[i == 0, c]
+                row = ids[:start] + swapped + ids[end:]
+                if swapped and len(row) <= tokenizer.max_len:
+                    variants.append((row, wids[:start] + [i] * len(swapped) + wids[end:]))
                     continue
                 encoded = tokenizer.encode_words([words[:i] + [vocabulary[c]] + words[i + 1:]])
                 keep = encoded.attention_mask[0]

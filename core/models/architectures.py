@@ -13,11 +13,14 @@ lstm         no     no           ... att vat                        1e-3 / 50   
 minilm       no     yes          ... att vat evarm evarm_mask       3e-5 / 32        3            64
 dattn        yes    no           base (:mod:`core.training.pairs`)  1e-3 / 64        15           512
 minilm-sim   yes    yes          none (calibrated, not trained)     -                -            32
+hf           no     yes          none (a user's own classifier)     -                -            64
 ===========  =====  ===========  =================================  ===============  ===========  =============
 
 ``methods`` of a single-text architecture are :data:`core.training.methods.METHODS`
 (each method's ``architectures`` is read from here); those of a pair
 architecture name its pair training (``base``: :func:`core.training.pairs.train_dattn`).
+``minilm`` is the transformer classifier: the packaged MiniLM by default, or any Hugging Face
+encoder a user names (``custom_encoder``; :mod:`core.models.encoder`).
 A new family is one :func:`register_architecture` call.
 """
 
@@ -31,11 +34,12 @@ from typing import Any, Callable, Mapping
 from torch import nn
 
 from core.data import pretrained
-from core.data.tokenizers import Vocab, WordPieceTokenizer, WordTokenizer
+from core.data.tokenizers import SubwordTokenizer, Vocab, WordPieceTokenizer, WordTokenizer
 from core.models.cnn import CNNClassifier
 from core.models.dattn import DecomposableAttention
-from core.models.encoder import ENCODER_PREFIX, build_encoder, word_pieces_directory
+from core.models.encoder import ENCODER_PREFIX, build_encoder, is_source, word_pieces_directory
 from core.models.evarm import EVarMClassifier, EVarMGate
+from core.models.hf_classifier import build_hf_classifier, hf_tokenizer, source_fingerprint
 from core.models.lstm import LSTMClassifier
 from core.models.masks import MASK_LAYERS
 from core.models.minilm import MiniLMClassifier
@@ -75,7 +79,13 @@ class ArchitectureSpec:
         trainable_layers: the range (first, last) of ``minilm_trainable_layers`` (fine-tune only
             the top n encoder layers); None: the option does not apply.
         layer_gate: E-VarM's gate fits (it reads the hidden states of every encoder layer).
+        custom_encoder: the family runs on any Hugging Face encoder a user names
+            (``TrainSettings.encoder``, ``--encoder``; :mod:`core.models.encoder`) instead of its default one.
         page_fields: ``TrainSettings`` fields the Train page shows for this family only.
+        source_fingerprint: for a family built whole from a source its config names (a user's
+            Hugging Face classifier), with nothing stored in a checkpoint: the fingerprint of the
+            built network, which must equal the config's ``weights_sha256`` when it is loaded.
+            None: the weights are in the checkpoint's weights file.
     """
 
     name: str
@@ -97,7 +107,9 @@ class ArchitectureSpec:
     head_learning_rate: float | None = None
     trainable_layers: tuple[int, int] | None = None
     layer_gate: bool = False
+    custom_encoder: bool = False
     page_fields: tuple[str, ...] = ()
+    source_fingerprint: Callable[[nn.Module], str] | None = None
 
     def model_config(self) -> dict[str, Any]:
         """A fresh (deep) copy of :attr:`default_model_config`, safe to change."""
@@ -202,15 +214,29 @@ def _build_minilm_sim(model_config: dict[str, Any], mask_config: dict[str, Any],
     return CosineSimilarityClassifier(build_encoder(model_config["encoder"]))
 
 
+def _build_hf(model_config: dict[str, Any], mask_config: dict[str, Any], num_classes: int) -> nn.Module:
+    if mask_config.get("kind", NO_MASK) != NO_MASK:
+        raise ValueError("a Hugging Face classifier has no mask slot; train masks with --encoder instead")
+    return build_hf_classifier(model_config, num_classes)
+
+
 def word_tokenizer(model_config: dict[str, Any]) -> WordTokenizer:
     """A word tokenizer over the config's ``vocab``; texts are padded to the widest CNN filter."""
     min_len = max(model_config.get("filter_sizes", [1]))
     return WordTokenizer(Vocab(model_config["vocab"]), max_len=int(model_config["max_len"]), min_len=min_len)
 
 
-def word_piece_tokenizer(model_config: dict[str, Any]) -> WordPieceTokenizer:
-    """The encoder's word-piece tokenizer, cutting texts at the config's ``max_len`` pieces."""
-    return WordPieceTokenizer.from_directory(word_pieces_directory(model_config), max_len=int(model_config["max_len"]))
+def word_piece_tokenizer(model_config: dict[str, Any]) -> WordPieceTokenizer | SubwordTokenizer:
+    """The encoder's own tokenizer, cutting texts at the config's ``max_len`` pieces.
+
+    The packaged MiniLM's WordPiece vocabulary gets :class:`WordPieceTokenizer`; a user's encoder
+    (``{"source": ...}``) the :class:`SubwordTokenizer` of its folder (WordPiece, BPE or
+    SentencePiece), both on MaskLens' cleaned words.
+    """
+    directory, max_len = word_pieces_directory(model_config), int(model_config["max_len"])
+    if is_source(model_config["encoder"]):
+        return SubwordTokenizer.from_directory(directory, max_len=max_len, words="clean")
+    return WordPieceTokenizer.from_directory(directory, max_len=max_len)
 
 
 # --- the families -----------------------------------------------------------------------------------------------
@@ -240,7 +266,7 @@ MINILM = register_architecture(ArchitectureSpec(
     methods=SINGLE_TEXT_METHODS + ATTENTION_METHODS + ("evarm", "evarm_mask"),
     learning_rate=3e-5, batch_size=32, epochs=3, explain_batch_size=64, mask_hidden=384,  # the encoder's width
     vat_iterations=2, vat_encoder_prefixes=(ENCODER_PREFIX,), head_learning_rate=1e-3, trainable_layers=(1, 6),
-    layer_gate=True, page_fields=("minilm_trainable_layers",)))
+    layer_gate=True, custom_encoder=True, page_fields=("minilm_trainable_layers", "encoder")))
 
 DATTN = register_architecture(ArchitectureSpec(
     name="dattn", label="DAttn", pair=True, transformer=False,
@@ -254,6 +280,12 @@ MINILM_SIM = register_architecture(ArchitectureSpec(
     build=_build_minilm_sim, tokenizer=word_piece_tokenizer, methods=(),  # calibrated: scripts/train_pair_models.py
     learning_rate=None, batch_size=None, epochs=None, explain_batch_size=32,
     gmask_defaults=MappingProxyType({"steps": 30, "n_samples": 32})))
+
+HF = register_architecture(ArchitectureSpec(
+    name="hf", label="Hugging Face classifier", pair=False, transformer=True,
+    default_model_config=MappingProxyType({"source": "", "max_len": 128}),
+    build=_build_hf, tokenizer=hf_tokenizer, methods=(),  # a user's own model: explained, not trained here
+    learning_rate=None, batch_size=None, epochs=None, explain_batch_size=64, source_fingerprint=source_fingerprint))
 
 ARCHITECTURES = architecture_names(pair=False)
 PAIR_ARCHITECTURES = architecture_names(pair=True)

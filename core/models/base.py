@@ -49,6 +49,11 @@ class MaskedTextClassifier(nn.Module):
     def device(self) -> torch.device:
         return next(self.parameters()).device
 
+    @property
+    def num_classes(self) -> int:
+        """C, the number of classes (outputs of the head's last layer)."""
+        return self.head[-1].out_features
+
     def embed(self, input_ids: torch.Tensor) -> torch.Tensor:
         """Word embeddings [B, T, d] of ids [B, T]."""
         raise NotImplementedError
@@ -98,7 +103,7 @@ class MaskedTextClassifier(nn.Module):
             ids = input_ids[:1].repeat(pos.shape[0], 1)
             ids[torch.arange(pos.shape[0], device=ids.device), pos] = rep
             out.append(self(ids, attention_mask[:1].expand(pos.shape[0], -1)).logits)
-        return torch.cat(out) if out else input_ids.new_zeros((0, self.head[-1].out_features), dtype=torch.float)
+        return torch.cat(out) if out else input_ids.new_zeros((0, self.num_classes), dtype=torch.float)
 
     def classify(self, batch: EncodedBatch) -> ClassifierOutput:
         """Classify an :class:`EncodedBatch` (moved to this model's device)."""

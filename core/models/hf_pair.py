@@ -12,8 +12,6 @@ have ``[CLS]``/``[SEP]``-style special tokens (BERT, MiniLM, ELECTRA, ...).
 
 from __future__ import annotations
 
-import hashlib
-import json
 from pathlib import Path
 
 import torch
@@ -21,6 +19,7 @@ from torch import nn
 
 from core.data.tokenizers import EncodedBatch, WordPieceTokenizer
 from core.device import pick_device
+from core.models.hf_classifier import content_fingerprint, label_names
 from core.models.pair import LoadedPairModel, PairClassifier
 
 PREFIX = "hf-pair:"
@@ -58,20 +57,6 @@ class HFPairClassifier(PairClassifier):
         return self.hf(inputs_embeds=joint, attention_mask=attention, token_type_ids=types).logits
 
 
-def content_fingerprint(hf_model: nn.Module) -> str:
-    """sha256 hex over a Hugging Face model's config and every tensor of its state (names, shapes, bytes).
-
-    Two different models in folders of the same name get different fingerprints, so the
-    evaluation store never serves one model's results to the other.
-    """
-    settings = {k: v for k, v in hf_model.config.to_dict().items() if k != "_name_or_path"}  # where, not what
-    digest = hashlib.sha256(json.dumps(settings, sort_keys=True, default=str).encode("utf-8"))
-    for name, tensor in sorted(hf_model.state_dict().items()):
-        digest.update(f"{name}:{tuple(tensor.shape)}:{tensor.dtype}".encode("utf-8"))
-        digest.update(tensor.detach().cpu().contiguous().reshape(-1).view(torch.uint8).numpy().tobytes())
-    return digest.hexdigest()
-
-
 def load_hf_pair_model(source: str, device: str | None = None, max_len: int = 128) -> LoadedPairModel:
     """Wrap a local directory or cached hub name (``hf-pair:`` prefix optional) as a :class:`LoadedPairModel`.
 
@@ -87,8 +72,7 @@ def load_hf_pair_model(source: str, device: str | None = None, max_len: int = 12
     except (OSError, ValueError) as error:
         raise ValueError(f"cannot load a Hugging Face sequence-pair classifier from {source!r} without the network "
                          f"(a local directory, or a hub name already in the local cache): {error}") from error
-    id2label = hf_model.config.id2label
-    labels = [str(id2label.get(i, id2label.get(str(i), f"class {i}"))) for i in range(hf_model.config.num_labels)]
+    labels = label_names(hf_model)
     config = {"architecture": "hf-pair", "method": "base", "dataset": "", "pair": True, "label_names": labels,
               "model_config": {"source": source, "max_len": max_len}, "mask_config": {"kind": "none"},
               "weights_sha256": content_fingerprint(hf_model)}

@@ -1,4 +1,4 @@
-"""Classifier on the packaged MiniLM (BERT-architecture) encoder."""
+"""The transformer classifier: the packaged MiniLM (BERT-architecture) encoder by default, or a user's encoder."""
 
 from __future__ import annotations
 
@@ -13,7 +13,7 @@ POOLINGS = ("mean", "attention")
 
 
 class MiniLMClassifier(MaskedTextClassifier):
-    """BERT-family encoder over (masked) word-piece embeddings, mean-pooled, dropout, linear.
+    """Transformer encoder over (masked) word-piece embeddings, mean-pooled, dropout, linear.
 
     The mask slot sits on the word-piece embeddings, before position and
     token-type embeddings are added (the encoder receives ``inputs_embeds``).
@@ -28,12 +28,17 @@ class MiniLMClassifier(MaskedTextClassifier):
     h_i over the last layer's states at the real positions ([CLS] and [SEP]
     included, as in BERT-ATT) with additive attention (VAT eq. 2).
 
+    The encoder is the packaged MiniLM unless the model config names another
+    (:mod:`core.models.encoder`: BERT, RoBERTa, DistilBERT, ...); its parameter
+    names are read from the model (:func:`core.models.encoder.encoder_layout`).
+
     Args:
-        encoder: a ``transformers`` ``BertModel`` (or any model taking ``inputs_embeds``).
+        encoder: a ``transformers`` encoder taking ``inputs_embeds`` (``BertModel``, ``RobertaModel``,
+            ``DistilBertModel``, ...).
         pooling: ``mean`` or ``attention``.
         trainable_layers: fine-tune only the top ``trainable_layers`` encoder
             layers; the embeddings and lower layers are frozen and, like the
-            word-embedding table, rebuilt from the package at load time instead
+            word-embedding table, rebuilt from the encoder's source at load time instead
             of being stored (keeps shipped checkpoints small). None: all layers.
     """
 
@@ -42,7 +47,8 @@ class MiniLMClassifier(MaskedTextClassifier):
         super().__init__(mask_layer)
         if pooling not in POOLINGS:
             raise ValueError(f"unknown MiniLM pooling {pooling!r}; choose one of {', '.join(POOLINGS)}")
-        layers = encoder.config.num_hidden_layers
+        self.layout = encoder_names.encoder_layout(encoder)
+        layers = self.layout.num_layers
         if trainable_layers is not None and not 1 <= trainable_layers <= layers:
             raise ValueError(f"trainable_layers must be in 1..{layers} (the encoder's layers), got {trainable_layers}")
         self.encoder = encoder
@@ -58,7 +64,7 @@ class MiniLMClassifier(MaskedTextClassifier):
 
     def _frozen_in_encoder(self, name: str) -> bool:
         """Whether the encoder parameter ``name`` (its name inside the encoder) is frozen and not stored."""
-        return encoder_names.is_frozen(name, self.encoder.config.num_hidden_layers, self.trainable_layers)
+        return self.layout.is_frozen(name, self.trainable_layers)
 
     def embed(self, input_ids: torch.Tensor) -> torch.Tensor:
         return self.encoder.get_input_embeddings()(input_ids)
@@ -76,6 +82,6 @@ class MiniLMClassifier(MaskedTextClassifier):
         return (hidden * weights).sum(1) / weights.sum(1).clamp(min=1.0)
 
     def frozen_parameter_names(self) -> list[str]:
-        """The frozen encoder parameters (rebuilt from the package at load time, not stored)."""
+        """The frozen encoder parameters (rebuilt from the encoder's source at load time, not stored)."""
         names = [(name, encoder_names.encoder_name(name)) for name, _ in self.named_parameters()]
         return [name for name, inner in names if inner is not None and self._frozen_in_encoder(inner)]

@@ -57,4 +57,4 @@ class CosineSimilarityClassifier(PairClassifier):
 
     def fingerprinted_parameter_names(self) -> list[str]:
         """The word-piece table alone is checked at load time (it identifies the package's encoder)."""
-        return [encoder_names.classifier_name(encoder_names.WORD_EMBEDDINGS)]
+        return [encoder_names.classifier_name(encoder_names.encoder_layout(self.encoder).word_embeddings)]

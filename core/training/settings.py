@@ -14,12 +14,14 @@ from typing import Any
 
 from core.data.datasets import DatasetSplits
 from core.data.tokenizers import Vocab
-from core.models.architectures import ARCHITECTURE_SPECS, ArchitectureSpec, architecture_names, architecture_spec
+from core.models.architectures import (ARCHITECTURE_SPECS, ArchitectureSpec, architecture_names, architecture_spec,
+                                       names_where)
+from core.models.encoder import encoder_identity, resolve_source
 from core.models.evarm import EVarMGate
 from core.training.methods import BETA_SCHEDULES, check_architecture, method_spec
 
 HELP = "help"
-SINGLE_TEXT = architecture_names(pair=False)
+SINGLE_TEXT = architecture_names(pair=False, trainable=True)
 # Per-architecture defaults of the ``None`` fields (snapshots of the architecture specs, for the old tables' callers).
 DEFAULT_LR = {name: ARCHITECTURE_SPECS[name].learning_rate for name in SINGLE_TEXT}
 DEFAULT_BATCH = {name: ARCHITECTURE_SPECS[name].batch_size for name in SINGLE_TEXT}
@@ -94,6 +96,10 @@ class TrainSettings:
     supcon_tau: float = setting(0.5, "E-VarM contrastive temperature (eq. 10).")
     minilm_trainable_layers: int | None = setting(None, "fine-tune only the top n MiniLM layers (None: all); the "
                                                         "frozen lower layers are not stored in the checkpoint.")
+    encoder: str | None = setting(None, "the transformer classifier's encoder (minilm: MiniLM by default): a local "
+                                        "Hugging Face folder or the name of a model in the local Hugging Face cache "
+                                        "(BERT, RoBERTa, DistilBERT, ...; never downloaded); None: the packaged "
+                                        "MiniLM.")
     clip_norm: float = setting(5.0, "gradient-norm clip.")
     max_train: int | None = setting(None, _SUBSET)
     max_eval: int | None = setting(None, _SUBSET)
@@ -130,7 +136,8 @@ class TrainSettings:
                 raise ValueError(f"{label} must be positive, got {getattr(self, label)}")
         if (self.vat_iterations or 0) < 0:
             raise ValueError(f"vat_iterations must be 0 or more, got {self.vat_iterations}")
-        check_trainable_layers(self.minilm_trainable_layers, spec)
+        check_encoder(self.encoder, spec)
+        check_trainable_layers(self.minilm_trainable_layers, spec, custom_encoder=self.encoder is not None)
         if not 0 < self.beta_end <= self.beta_start:
             raise ValueError("need 0 < beta_end <= beta_start")
         if self.beta_schedule not in BETA_SCHEDULES:
@@ -143,13 +150,31 @@ def _or_default(value: Any, default: Any) -> Any:
     return value if value is not None else default
 
 
-def check_trainable_layers(layers: int | None, spec: ArchitectureSpec) -> None:
-    """ValueError when ``minilm_trainable_layers`` is set for ``spec`` without the option, or out of its range."""
-    if layers is None or (spec.trainable_layers and spec.trainable_layers[0] <= layers <= spec.trainable_layers[1]):
+def check_trainable_layers(layers: int | None, spec: ArchitectureSpec, custom_encoder: bool = False) -> None:
+    """ValueError when ``minilm_trainable_layers`` is set for ``spec`` without the option, or out of its range.
+
+    With a user's encoder (``custom_encoder``) only the lower end is checked here; the classifier
+    checks the upper end against the encoder's own layer count when it is built.
+    """
+    if layers is None or (spec.trainable_layers and spec.trainable_layers[0] <= layers
+                          and (custom_encoder or layers <= spec.trainable_layers[1])):
         return
     ranges = " or ".join(f"{s.name} and a value in {s.trainable_layers[0]}..{s.trainable_layers[1]}"
                          for s in ARCHITECTURE_SPECS.values() if s.trainable_layers)
     raise ValueError(f"minilm_trainable_layers needs architecture {ranges}")
+
+
+def check_encoder(encoder: str | None, spec: ArchitectureSpec) -> None:
+    """ValueError when ``encoder`` is set for ``spec`` without the option, or names no local encoder.
+
+    The message of a missing encoder says where it looked (:func:`core.models.encoder.resolve_source`).
+    """
+    if encoder is None:
+        return
+    if not spec.custom_encoder:
+        takes = " or ".join(names_where(lambda other: other.custom_encoder))
+        raise ValueError(f"an encoder needs architecture {takes} (the transformer classifier), not {spec.name!r}")
+    resolve_source(encoder)
 
 
 def default_model_name(architecture: str, method: str, dataset: str) -> str:
@@ -200,7 +225,8 @@ def model_config(settings: TrainSettings, data: DatasetSplits, train_words: list
     """The checkpoint's model config for a resolved run: the spec's sizes plus what the data and method add.
 
     Word models get the training vocabulary, the dataset's ``max_len`` and the run's seed for
-    vectors outside GloVe; ``pooling`` and VAT's ``compressor`` come from the method.
+    vectors outside GloVe; ``pooling`` and VAT's ``compressor`` come from the method; a user's
+    encoder is stored as its identity (:func:`core.models.encoder.encoder_identity`).
     """
     spec = architecture_spec(settings.architecture, pair=False)
     config = spec.model_config()
@@ -210,6 +236,8 @@ def model_config(settings: TrainSettings, data: DatasetSplits, train_words: list
         config["embedding_seed"] = settings.seed
     if settings.minilm_trainable_layers is not None:
         config["trainable_layers"] = settings.minilm_trainable_layers
+    if settings.encoder is not None:
+        config["encoder"] = encoder_identity(settings.encoder)
     pooling = method_spec(settings.method).pooling
     if pooling:
         config["pooling"] = pooling
