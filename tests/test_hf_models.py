@@ -243,3 +243,29 @@ def test_sentence_vectors_are_what_the_class_scorer_reads(models):
     head = models["roberta"].model.head
     logits = torch.from_numpy(reps) @ head.weight.T + head.bias
     assert torch.allclose(logits.softmax(-1), torch.from_numpy(models["roberta"].predict_proba(TEXTS)), atol=1e-6)
+
+
+def test_explain_page_adds_a_hugging_face_model_and_explains_with_it(folders, masklens_home):
+    from streamlit.testing.v1 import AppTest
+
+    from tests.test_app import APP
+
+    at = AppTest.from_file(APP, default_timeout=180).run()
+    at = at.switch_page("views/explain.py").run()
+    at.text_input(key="explain-hf-source").input(str(folders["bert"] / "missing")).run()
+    at.button(key="explain-hf-add").click().run()
+    assert any("without the network" in e.value for e in at.error), [e.value for e in at.error]
+    at.text_input(key="explain-hf-source").input(str(folders["bert"]))
+    at.text_input(key="explain-hf-name").input("my-bert").run()
+    at.button(key="explain-hf-add").click().run()
+    assert not at.exception, [e.value for e in at.exception]
+    assert any("my-bert" in s.value for s in at.success)
+    model_box = next(box for box in at.selectbox if box.label == "Model")
+    assert "my-bert" in model_box.options
+    model_box.select("my-bert").run()
+    next(box for box in at.multiselect if box.label == "Methods").set_value(["zero", "integrated_gradients"]).run()
+    at.text_area(key="explain_text").input("The acting is wooden, but the score is wonderful!").run()
+    assert not at.exception and not at.error, [e.value for e in at.exception] + [e.value for e in at.error]
+    html = "".join(element.proto.body for element in at.get("html"))
+    assert 'data-method="zero"' in html and 'data-method="integrated_gradients"' in html
+    assert any("NEGATIVE" in m.value for m in at.markdown if m.value.startswith("**Prediction:**"))
