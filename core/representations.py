@@ -31,6 +31,7 @@ import json
 import os
 import subprocess
 import sys
+import threading
 import time
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
@@ -95,8 +96,12 @@ def sentence_representations(model, texts: Sequence[str], batch_size: int = 256,
     net.eval()
     chunks: list[np.ndarray] = []
 
+    caller = threading.get_ident()
+
     def keep_input(module, inputs):
-        chunks.append(inputs[0].detach().float().cpu().numpy())
+        # the model may be shared (a page's model cache): another thread's forward pass is not ours
+        if threading.get_ident() == caller:
+            chunks.append(inputs[0].detach().float().cpu().numpy())
 
     handle = net.head.register_forward_pre_hook(keep_input)
     try:

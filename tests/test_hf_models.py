@@ -203,7 +203,7 @@ def test_the_label_check_accepts_same_names_and_generic_ones():
 
 
 def test_a_missing_model_says_where_it_was_looked_for(tmp_path):
-    with pytest.raises(ValueError, match=f"folder {tmp_path / 'nothing'}"):
+    with pytest.raises(ValueError, match=f"there is no folder {tmp_path / 'nothing'}: give a folder written by"):
         load_model(f"hf:{tmp_path / 'nothing'}")
     with pytest.raises(ValueError, match="local Hugging Face cache"):
         load_model("hf:nobody-has-this/model-name")
@@ -254,7 +254,7 @@ def test_explain_page_adds_a_hugging_face_model_and_explains_with_it(folders, ma
     at = at.switch_page("views/explain.py").run()
     at.text_input(key="explain-hf-source").input(str(folders["bert"] / "missing")).run()
     at.button(key="explain-hf-add").click().run()
-    assert any("without the network" in e.value for e in at.error), [e.value for e in at.error]
+    assert any("there is no folder" in e.value for e in at.error), [e.value for e in at.error]
     at.text_input(key="explain-hf-source").input(str(folders["bert"]))
     at.text_input(key="explain-hf-name").input("my-bert").run()
     at.button(key="explain-hf-add").click().run()

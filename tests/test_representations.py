@@ -202,3 +202,32 @@ def test_projection_reports_progress_in_order(masklens_home, toy_models):
     fractions = [fraction for fraction, _ in seen]
     assert seen and fractions == sorted(fractions) and all(0 <= f <= 1 for f in fractions)
     assert seen[0][1].startswith("Sentence vectors: ") and "40/40" in seen[0][1]
+
+
+def test_two_threads_representing_with_one_shared_model_get_their_own_vectors():
+    """A page's model cache shares one model between sessions: each thread's hook must see its own passes."""
+    import threading
+
+    from core.models import load_model
+    from core.representations import sentence_representations
+
+    model = load_model("cnn-base-movie-snippets", device="cpu")
+    texts = [f"a {'good ' * (i % 7)}film number {i}" for i in range(60)]
+    expected = sentence_representations(model, texts, batch_size=1)
+    results, errors = {}, []
+    start = threading.Barrier(2)
+
+    def run(name):
+        try:
+            start.wait()
+            results[name] = sentence_representations(model, texts, batch_size=1)
+        except Exception as error:  # noqa: BLE001 - reported below
+            errors.append(error)
+
+    threads = [threading.Thread(target=run, args=(n,)) for n in ("a", "b")]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert not errors, errors
+    assert all(np.array_equal(results[n], expected) for n in ("a", "b"))

@@ -177,14 +177,17 @@ def hf_model_adder(key: str) -> None:
                                placeholder="/path/to/my-sentiment-model").strip()
         name = st.text_input("Name in MaskLens", key=f"{key}-hf-name",
                              placeholder=suggested_name(source) if source else "my-classifier").strip()
+        replace = st.checkbox("Replace a model of that name", key=f"{key}-hf-replace",
+                              help="Only a registered or trained MaskLens model is replaced, never another folder.")
         if not st.button("Add model", key=f"{key}-hf-add", disabled=not source):
             return
         chosen = name or suggested_name(source)
         try:
             with st.spinner("Loading the model offline and fingerprinting it…"):
-                register_hf_model(chosen, source)
+                register_hf_model(chosen, source, overwrite=replace)
         except (ValueError, CheckpointError, OSError) as err:
-            st.error(str(err))
+            message = str(err).replace(" (--overwrite, overwrite=True)", " (tick “Replace a model of that name”)")
+            st.error(message)
             return
     refresh_registry()
     st.session_state[HF_ADDED_KEY] = f"Added **{chosen}**: pick it in the model list."
@@ -195,8 +198,16 @@ def data_picker(record: dict, key: str, where=st) -> str | None:
     """For a model without data of its own (a Hugging Face classifier): a bundled dataset to use, else None."""
     from core.data.datasets import list_datasets
 
+    from core.data.datasets import dataset_info
+    from core.data.model_data import label_mismatch
+
     if record.get("dataset"):
         return None
-    return where.selectbox("Dataset (test split)", list_datasets(), key=f"{key}-dataset",
+    name = where.selectbox("Dataset (test split)", list_datasets(), key=f"{key}-dataset",
                            help="A Hugging Face classifier records no data of its own: pick the bundled dataset "
                                 "whose test sentences it is run on.")
+    mismatch = label_mismatch(list(record["label_names"]), list(dataset_info(name)["label_names"]))
+    if mismatch:
+        where.warning(f"Check that this data suits the model: {mismatch}. The metrics use the model's own "
+                      "predicted class, so they still run.")
+    return name

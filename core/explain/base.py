@@ -226,6 +226,9 @@ class Explainer:
             return (f"{name} reads one text; the {cls.name} pair explainer needs a sentence-pair model "
                     "(see `python -m core.models list`, pair: true)")
         if cls.requires_mask and model.config.get("mask_config", {}).get("kind", "none") == "none":
+            if model.config.get("hf"):  # a user's own Hugging Face classifier, not trained by MaskLens
+                return (f"{cls.name} reads a MaskLens mask, and {name} is a Hugging Face classifier without one "
+                        "(to train masks on its encoder: python -m core train --encoder ...)")
             return (f"{cls.name} reads the model's own mask, but {name} was trained without one "
                     f"(method {model.config.get('method', 'base')!r})")
         return cls.unsupported_reason(model)

@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import threading
 from pathlib import Path
 from typing import Any
 
@@ -76,7 +77,9 @@ class HFSequenceClassifier(MaskedTextClassifier):
     def represent(self, masked: torch.Tensor, attention_mask: torch.Tensor) -> torch.Tensor:
         """[B, H]: what the class scorer (``head``) reads for (masked) embeddings [B, T, d]."""
         seen: list[torch.Tensor] = []
-        handle = self.head.register_forward_pre_hook(lambda module, inputs: seen.append(inputs[0]))
+        caller = threading.get_ident()  # a shared model: only this thread's forward pass is ours
+        handle = self.head.register_forward_pre_hook(
+            lambda module, inputs: seen.append(inputs[0]) if threading.get_ident() == caller else None)
         try:
             self.forward_embeddings(masked, attention_mask)
         finally:
@@ -109,6 +112,9 @@ def load_hf_parts(source: str) -> tuple[nn.Module, Any]:
              else f"the folder {folder.resolve()} (there is none) or the local Hugging Face cache ({_hub_cache()}) "
                   f"under the name {source!r}")
     hf_logging.disable_progress_bar()
+    if not folder.exists() and source.startswith(("/", ".", "~")):
+        raise ValueError(f"there is no folder {folder.resolve()}: give a folder written by save_pretrained, or the "
+                         f"name of a model in the local Hugging Face cache ({_hub_cache()})")
     try:
         model = AutoModelForSequenceClassification.from_pretrained(str(folder) if folder.exists() else source,
                                                                    local_files_only=True)
