@@ -27,8 +27,10 @@ CHROMIUM_FLAGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic
 
 
 def registered_pages() -> list[str]:
-    """Page files that app.py registers with st.Page, e.g. ``views/home.py``."""
-    return re.findall(r"st\.Page\(\s*\"(views/[\w/]+\.py)\"", Path(APP).read_text())
+    """The page scripts the sidebar links to, e.g. ``pages/1_Explain.py`` (Home, ``app.py``, left out)."""
+    from ui.common import PAGES
+
+    return [script for script, _, _ in PAGES if script != "app.py"]
 
 
 @pytest.fixture(scope="module")
@@ -79,9 +81,12 @@ def test_home_without_models_and_with_broken_checkpoint(masklens_home: Path) -> 
     assert any("broken" in w.value for w in at.warning)
 
 
-def test_every_page_file_is_registered() -> None:
-    on_disk = {f"views/{p.name}" for p in (REPO_ROOT / "views").glob("*.py") if p.name not in {"common.py", "__init__.py"}}
+def test_every_page_file_is_linked_and_every_page_sets_itself_up() -> None:
+    on_disk = {f"pages/{p.name}" for p in (REPO_ROOT / "pages").glob("*.py")}
     assert on_disk == set(registered_pages())
+    for script in [APP, *registered_pages()]:
+        source = (REPO_ROOT / script).read_text()
+        assert re.search(r"^page_setup\(\"[^\"]+\"\)$", source, re.M), f"{script} does not call page_setup first"
 
 
 @pytest.mark.parametrize("page", registered_pages())
@@ -96,7 +101,7 @@ def test_guarded_turns_exceptions_into_messages() -> None:
     def script() -> None:
         import streamlit as st
 
-        from views.common import guarded
+        from ui.common import guarded
 
         with guarded("Demo failed"):
             raise ValueError("bad input")
@@ -166,7 +171,7 @@ def test_served_app_in_chromium(trained_home: Path, tmp_path: Path, chromium_exe
                     assert title in sidebar
                 if os.environ.get("MASKLENS_E2E_SCREENSHOT"):
                     page.screenshot(path=os.environ["MASKLENS_E2E_SCREENSHOT"], full_page=True)
-                page.goto(f"http://127.0.0.1:{port}/reproductions", timeout=60_000)
+                page.goto(f"http://127.0.0.1:{port}/Reproductions", timeout=60_000)
                 page.get_by_role("heading", name="Reproductions").wait_for(timeout=60_000)
                 page.locator(".js-plotly-plot").first.wait_for(state="visible", timeout=60_000)  # the forest plot
                 assert page.locator('[data-testid="stException"]').count() == 0

@@ -19,7 +19,7 @@ TIMEOUT = 180
 @pytest.fixture
 def explain_page(masklens_home):
     at = AppTest.from_file(APP, default_timeout=TIMEOUT).run()
-    return at.switch_page("views/explain.py").run()
+    return at.switch_page("pages/1_Explain.py").run()
 
 
 def set_text(at: AppTest, text: str) -> AppTest:
@@ -107,7 +107,7 @@ def test_typing_a_sentence_in_the_served_app_shows_three_rows(masklens_home, tmp
             browser = pw.chromium.launch(executable_path=chromium_executable, args=CHROMIUM_FLAGS, headless=True)
             try:
                 page = browser.new_page()
-                page.goto(f"http://127.0.0.1:{port}/explain", timeout=60_000)
+                page.goto(f"http://127.0.0.1:{port}/Explain", timeout=60_000)
                 box = page.get_by_label("Text to explain")
                 box.wait_for(timeout=90_000)
                 box.fill("the acting is wooden but the score is wonderful")

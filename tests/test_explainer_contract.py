@@ -48,9 +48,9 @@ def same_states(a, b) -> bool:
 
 def page_methods(page: str) -> set[str]:
     """The method names a page offers: its ``METHODS`` must be built from a registry, not a literal dict."""
-    source = (REPO / "views" / page).read_text()
+    source = (REPO / "pages" / page).read_text()
     line = re.search(r"^METHODS = (.*)$", source, re.M).group(1)
-    assert "cls.label" in line, f"views/{page} keeps its own method labels: {line}"
+    assert "cls.label" in line, f"pages/{page} keeps its own method labels: {line}"
     kind = re.search(r'explainers_for\("(text|pair)"\)', line).group(1)
     return set(explainers_for(kind))
 
@@ -70,7 +70,7 @@ def check_contract(make, explain_call, n_words: int, page: str, name: str) -> No
     json.dumps(explanation.to_dict())
     assert explanation.signed == type(first).signed == explanation.params.get("signed", type(first).signed)
     assert type(first).label not in ("", "abstract"), f"{name} declares no label"
-    assert name in page_methods(page), f"{name} is not offered on views/{page}"
+    assert name in page_methods(page), f"{name} is not offered on pages/{page}"
 
 
 def _kwargs(name: str, seed: int) -> dict:
@@ -92,7 +92,7 @@ def test_every_text_explainer_keeps_the_contract(name):
     loaded = model(MODEL_OF.get(name, "cnn-vmask-movie-snippets"))
     n_words = len(TEXT.split())
     check_contract(lambda seed: get_explainer(name, loaded, **_kwargs(name, seed)),
-                   lambda explainer, target: explainer.explain(TEXT, target=target), n_words, "explain.py", name)
+                   lambda explainer, target: explainer.explain(TEXT, target=target), n_words, "1_Explain.py", name)
 
 
 @pytest.mark.parametrize("name", sorted(explainers_for("pair")))
@@ -100,7 +100,7 @@ def test_every_pair_explainer_keeps_the_contract(name):
     loaded = model("dattn-trec6-answer-type-pairs")
     n_words = len(PAIR[0].split()) + len(PAIR[1].split())
     check_contract(lambda seed: get_explainer(name, loaded, **_kwargs(name, seed)),
-                   lambda explainer, target: explainer.explain(*PAIR, target=target), n_words, "sentence_pairs.py",
+                   lambda explainer, target: explainer.explain(*PAIR, target=target), n_words, "6_Sentence_pairs.py",
                    name)
 
 

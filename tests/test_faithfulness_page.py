@@ -12,7 +12,7 @@ from core.viz.faithfulness import (aopc_curve, aopc_figure, auc_rep_figure, curv
 from tests.test_app import APP
 
 TIMEOUT = 180
-PAGE = "views/faithfulness.py"
+PAGE = "pages/3_Faithfulness.py"
 
 RECORDS = [
     {"explainer": "zero", "n": 2, "seconds": 0.5, "skipped": None,

@@ -251,7 +251,7 @@ def test_explain_page_adds_a_hugging_face_model_and_explains_with_it(folders, ma
     from tests.test_app import APP
 
     at = AppTest.from_file(APP, default_timeout=180).run()
-    at = at.switch_page("views/explain.py").run()
+    at = at.switch_page("pages/1_Explain.py").run()
     at.text_input(key="explain-hf-source").input(str(folders["bert"] / "missing")).run()
     at.button(key="explain-hf-add").click().run()
     assert any("there is no folder" in e.value for e in at.error), [e.value for e in at.error]

@@ -82,9 +82,9 @@ def test_core_has_no_import_cycles():
 def test_no_private_name_is_imported_across_modules():
     """A ``_name`` is a module's own; one another module needs belongs in a shared, public place."""
     crossings = []
-    for path in [*(REPO / "core").rglob("*.py"), *(REPO / "views").rglob("*.py")]:
+    for path in [*(REPO / "core").rglob("*.py"), *(REPO / "pages").rglob("*.py"), *(REPO / "ui").rglob("*.py")]:
         for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
-            if isinstance(node, ast.ImportFrom) and (node.module or "").startswith(("core", "views")):
+            if isinstance(node, ast.ImportFrom) and (node.module or "").startswith(("core", "ui")):
                 crossings += [f"{path.relative_to(REPO)}: {node.module}.{alias.name}" for alias in node.names
                               if alias.name.startswith("_") and not alias.name.startswith("__")]
     assert crossings == []
@@ -119,7 +119,8 @@ def test_no_architecture_name_is_tested_outside_the_architecture_spec():
     names = set(ARCHITECTURE_SPECS)
     spec_file = REPO / "core" / "models" / "architectures.py"
     found = {}
-    for path in [*sorted((REPO / "core").rglob("*.py")), *sorted((REPO / "views").rglob("*.py")), REPO / "app.py"]:
+    for path in [*sorted((REPO / "core").rglob("*.py")), *sorted((REPO / "pages").rglob("*.py")),
+                 *sorted((REPO / "ui").rglob("*.py")), REPO / "app.py"]:
         if path != spec_file:
             lines = architecture_name_tests(path.read_text(), names)
             if lines:

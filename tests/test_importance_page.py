@@ -12,7 +12,7 @@ from core.viz.importance import frequency_importance_figure, word_cloud_image, w
 from tests.test_app import APP
 
 TIMEOUT = 180
-PAGE = "views/dataset_importance.py"
+PAGE = "pages/2_Dataset_importance.py"
 SHIPPED_MASK_MODELS = {"cnn-vmask-movie-snippets", "cnn-iba-movie-snippets", "cnn-l2x-movie-snippets",
                        "lstm-vmask-movie-snippets", "cnn-vmask-trec6", "minilm-evarm-movie-snippets",
                        "minilm-evarm_mask-movie-snippets",

@@ -10,7 +10,7 @@ from tests.test_app import APP
 
 TIMEOUT = 180
 WAIT = 120  # seconds to wait for a background run (a tiny one takes a few seconds)
-REPR_PAGE, TRAIN_PAGE = "views/representations.py", "views/train.py"
+REPR_PAGE, TRAIN_PAGE = "pages/4_Representations.py", "pages/5_Train.py"
 
 
 def page(path: str, **state) -> AppTest:
@@ -219,7 +219,7 @@ def test_a_replaced_checkpoint_is_never_served_from_the_page_cache(masklens_home
     import shutil
 
     from core.paths import SHIPPED_CHECKPOINTS_DIR
-    from views.common import cached_model, checkpoint_stamp
+    from ui.common import cached_model, checkpoint_stamp
 
     path = tmp_path / "ckpt"
     shutil.copytree(SHIPPED_CHECKPOINTS_DIR / "cnn-base-trec6", path)

@@ -15,7 +15,7 @@ TIMEOUT = 180
 @pytest.fixture
 def pairs_page(masklens_home):
     at = AppTest.from_file(APP, default_timeout=TIMEOUT).run()
-    return at.switch_page("views/sentence_pairs.py").run()
+    return at.switch_page("pages/6_Sentence_pairs.py").run()
 
 
 def html_of(at: AppTest) -> str:

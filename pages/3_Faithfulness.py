@@ -9,7 +9,7 @@ While it runs, a progress bar counts the explanations and estimates the time the
 (the mean seconds of those computed in this run; stored ones are instant and left out; the
 metrics' time is not estimated). **Cancel** (as Stop in the toolbar, a changed widget or a closed
 tab) stops the run at the next bar update, that is between two explanations: Streamlit raises
-from that ``st.*`` call (see :mod:`views.explain`), the store writes what was explained on the way
+from that ``st.*`` call (see :mod:`pages/1_Explain.py`), the store writes what was explained on the way
 out, and pressing **Evaluate** again resumes from there.
 """
 
@@ -20,7 +20,7 @@ import json
 import streamlit as st
 
 from core.evaluation.common import DELETION_LABELS, HIGHER_IS_BETTER, METRIC_LABELS
-from views.common import data_picker, guarded, hf_model_adder, progress_bar, registry_listing
+from ui.common import (data_picker, guarded, hf_model_adder, page_setup, progress_bar, registry_listing)
 
 DEFAULT_MODEL = "cnn-vmask-movie-snippets"
 DEFAULT_EXPLAINERS = ("vmask", "zero", "lime")
@@ -33,8 +33,8 @@ def controls(models: list[str], pair_models: set[str], records: dict[str, dict])
     """The evaluation settings chosen in the page's widgets (pair models get the pair explainers and metrics)."""
     from core.evaluation.pairs import PAIR_METRICS
     from core.evaluation.runner import DELETIONS, METRICS
-    from core.metrics.pairs import PAIR_OPERATIONS
     from core.explain.registry import explainers_for
+    from core.metrics.pairs import PAIR_OPERATIONS
 
     columns = st.columns([2, 3, 2])
     model = columns[0].selectbox("Model", models, index=models.index(DEFAULT_MODEL) if DEFAULT_MODEL in models else 0)
@@ -94,8 +94,16 @@ def run_evaluation(settings: dict) -> list[dict]:
 
 def show_results(settings: dict, records: list[dict]) -> None:
     """Summary table, the four figures in a grid and the exports."""
-    from core.viz.faithfulness import (ERASER_METRICS, aopc_figure, auc_rep_figure, curve_points,
-                                       degradation_figure, eraser_figure, posthoc_figure, summary_table)
+    from core.viz.faithfulness import (
+        ERASER_METRICS,
+        aopc_figure,
+        auc_rep_figure,
+        curve_points,
+        degradation_figure,
+        eraser_figure,
+        posthoc_figure,
+        summary_table,
+    )
 
     for record in records:
         if record.get("skipped"):
@@ -171,5 +179,6 @@ def main() -> None:
     show_results(previous["settings"], previous["records"])
 
 
+page_setup("Faithfulness")
 with guarded("The Faithfulness page failed"):
     main()

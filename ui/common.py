@@ -1,8 +1,11 @@
 """Streamlit helpers shared by the MaskLens pages (not itself a page).
 
-``app.py`` registers pages explicitly with ``st.navigation``, so this module
-is never listed in the sidebar. ``core`` never imports Streamlit; everything
-Streamlit-specific that pages share lives here.
+The dashboard follows Streamlit's own multipage convention: ``app.py`` is the Home page and
+every other page is a script in ``pages/`` (``1_Explain.py`` ... ; Streamlit lists them by that
+order and reads the label from the name). Each page starts with :func:`page_setup`, which sets
+the layout, the thread policy and the sidebar navigation itself, so a page opened by its URL
+first thing after the server started looks exactly like the same page reached from Home.
+``core`` never imports Streamlit; everything Streamlit-specific that pages share lives here.
 """
 
 from __future__ import annotations
@@ -21,6 +24,34 @@ from core import paths
 from core.progress import Progress
 
 LOG = logging.getLogger("masklens.app")
+
+# (script, sidebar label, icon): Home first, then pages/ in their file order
+PAGES = (
+    ("app.py", "Home", ":material/home:"),
+    ("pages/1_Explain.py", "Explain", ":material/search:"),
+    ("pages/2_Dataset_importance.py", "Dataset importance", ":material/bar_chart:"),
+    ("pages/3_Faithfulness.py", "Faithfulness", ":material/fact_check:"),
+    ("pages/4_Representations.py", "Representations", ":material/scatter_plot:"),
+    ("pages/5_Train.py", "Train", ":material/model_training:"),
+    ("pages/6_Sentence_pairs.py", "Sentence pairs", ":material/compare_arrows:"),
+    ("pages/7_Reproductions.py", "Reproductions", ":material/verified:"),
+)
+
+
+def page_setup(title: str) -> None:
+    """Start a page: wide layout and the tab title, the thread policy, and the sidebar's page links.
+
+    Streamlit's automatic page list is off (``.streamlit/config.toml``): these links give every
+    page the same labels and icons whichever page was opened first.
+    """
+    from core.threads import apply_thread_policy
+
+    st.set_page_config(page_title="MaskLens" if title == "Home" else f"{title} · MaskLens", layout="wide")
+    apply_thread_policy()  # every rerun: cheap, and a torch imported since gets it too (core/threads.py)
+    with st.sidebar:
+        for script, label, icon in PAGES:
+            st.page_link(script, label=label, icon=icon)
+        st.divider()
 
 
 def error_details(err: BaseException, with_traceback: bool = False) -> str:
@@ -196,9 +227,7 @@ def hf_model_adder(key: str) -> None:
 
 def data_picker(record: dict, key: str, where=st) -> str | None:
     """For a model without data of its own (a Hugging Face classifier): a bundled dataset to use, else None."""
-    from core.data.datasets import list_datasets
-
-    from core.data.datasets import dataset_info
+    from core.data.datasets import dataset_info, list_datasets
     from core.data.model_data import label_mismatch
 
     if record.get("dataset"):

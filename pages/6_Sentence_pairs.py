@@ -3,7 +3,7 @@
 Each method is explained and cached on its own (adding a method computes only it), with a progress
 bar "method k/n: <label> · about N s left" between methods (GMASK takes seconds a pair). The bar's
 redraw between two methods is where a run stops (a changed widget, Stop in the toolbar, a closed
-tab; see :mod:`views.explain`); a method under way runs to its end.
+tab; see :mod:`pages/1_Explain.py`); a method under way runs to its end.
 """
 
 from __future__ import annotations
@@ -14,8 +14,8 @@ import pandas as pd
 import streamlit as st
 
 from core.explain.registry import DEFAULT_PAIR_METHODS, explainers_for
-from views.common import (CacheMisses, cached_model, checkpoint_stamp, guarded, method_progress_text,
-                          progress_bar, registry_listing)
+from ui.common import (CacheMisses, cached_model, checkpoint_stamp, guarded, method_progress_text, page_setup,
+                       progress_bar, registry_listing)
 
 METHODS = {name: cls.label for name, cls in explainers_for("pair").items()}  # what each pair explainer declares
 DEFAULT_MODEL = "dattn-trec6-answer-type-pairs"
@@ -177,5 +177,6 @@ def main() -> None:
         show_result(by_name[name], text_a, text_b, methods, target, shared, params)
 
 
+page_setup("Sentence pairs")
 with guarded("The Sentence pairs page failed"):
     main()

@@ -14,7 +14,8 @@ from __future__ import annotations
 import pandas as pd
 import streamlit as st
 
-from views.common import cached_model, checkpoint_stamp, data_picker, guarded, hf_model_adder, registry_listing
+from ui.common import (cached_model, checkpoint_stamp, data_picker, guarded, hf_model_adder, page_setup,
+                       registry_listing)
 
 DEFAULT_LEFT = "lstm-att-movie-snippets"  # the VAT paper's Figure 3 pair
 DEFAULT_RIGHT = "lstm-vat-movie-snippets"
@@ -141,5 +142,6 @@ def main() -> None:
                        key="repr-csv")
 
 
+page_setup("Representations")
 with guarded("The Representations page failed"):
     main()

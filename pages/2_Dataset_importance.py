@@ -10,7 +10,7 @@ import pandas as pd
 import streamlit as st
 
 from core.metrics.importance import DEFAULT_MIN_COUNT
-from views.common import guarded, registry_listing
+from ui.common import guarded, page_setup, registry_listing
 
 MASK_METHODS = ("vmask", "iba", "l2x", "evarm", "evarm_mask")
 DEFAULT_MODEL = "cnn-vmask-movie-snippets"
@@ -168,5 +168,6 @@ def main() -> None:
         show_scatter_and_table(model_name, models[model_name], top_k_marked=10)
 
 
+page_setup("Dataset importance")
 with guarded("The Dataset importance page failed"):
     main()

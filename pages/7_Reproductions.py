@@ -4,11 +4,9 @@ from __future__ import annotations
 
 import streamlit as st
 
-from views.common import guarded
+from ui.common import PAGES, guarded, page_setup
 
-PAGE_FILES = {"Home": "views/home.py", "Explain": "views/explain.py",
-              "Dataset importance": "views/dataset_importance.py", "Faithfulness": "views/faithfulness.py",
-              "Representations": "views/representations.py", "Sentence pairs": "views/sentence_pairs.py"}
+PAGE_FILES = {label: script for script, label, _ in PAGES}  # a report row names its page by label
 
 
 def main() -> None:
@@ -46,5 +44,6 @@ def main() -> None:
         st.page_link(page, label=f"Measure it on the {comparison['page']} page", icon=":material/open_in_new:")
 
 
+page_setup("Reproductions")
 with guarded("The Reproductions page failed"):
     main()

@@ -12,7 +12,7 @@ from dataclasses import MISSING
 
 import streamlit as st
 
-from views.common import guarded, refresh_registry, registry_listing
+from ui.common import guarded, page_setup, refresh_registry, registry_listing
 
 RUN_KEY = "train_run"
 REFRESH_SECONDS = 1.0
@@ -335,5 +335,6 @@ def main() -> None:
         result_panel(st.session_state[RUN_KEY])
 
 
+page_setup("Train")
 with guarded("The Train page failed"):
     main()

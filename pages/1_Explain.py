@@ -33,8 +33,8 @@ import streamlit as st
 
 from core.explain.marginal import DEFAULT_BUDGET
 from core.explain.registry import DEFAULT_METHODS, explainers_for
-from views.common import (CacheMisses, cached_model, checkpoint_stamp, guarded, method_progress_text,
-                          hf_model_adder, progress_bar, registry_listing)
+from ui.common import (CacheMisses, cached_model, checkpoint_stamp, guarded, hf_model_adder, method_progress_text,
+                       page_setup, progress_bar, registry_listing)
 
 METHODS = {name: cls.label for name, cls in explainers_for("text").items()}  # what each explainer declares
 DEFAULT_MODEL = "cnn-vmask-movie-snippets"
@@ -267,5 +267,6 @@ def resume() -> None:
     st.session_state.pop(CANCELLED_KEY, None)
 
 
+page_setup("Explain")
 with guarded("The Explain page failed"):
     main()

@@ -1,0 +1,1 @@
+"""Streamlit helpers the pages share (``ui.common``); not a page and never imported by ``core``."""
