@@ -119,8 +119,8 @@ def test_typing_a_sentence_in_the_served_app_shows_three_rows(masklens_home, tmp
                 chips = page.locator('.ml-row[data-method="zero"] .ml-chip')
                 assert chips.count() == 9
                 assert page.locator('[data-testid="stException"]').count() == 0
-                # opened by URL first thing, the page still runs through app.py's st.navigation
-                nav = page.locator('[data-testid="stSidebarNav"]').inner_text()
+                # opened by URL first thing, the page draws its own sidebar links (ui.common.page_setup)
+                nav = page.locator('[data-testid="stSidebar"]').inner_text()
                 assert "Faithfulness" in nav and "common" not in nav.lower(), nav
                 if os.environ.get("MASKLENS_E2E_SCREENSHOT"):
                     page.screenshot(path=os.environ["MASKLENS_E2E_SCREENSHOT"], full_page=True)
