@@ -10,13 +10,14 @@ TORCH  := torch==2.13.0
 
 venv: $(STAMP)
 
-# Re-run only when requirements.txt changes. torch goes first so that no
-# dependency pulls a CUDA build of it.
-$(STAMP): requirements.txt
+# Re-run only when a requirements file changes. torch goes first so that no
+# dependency pulls a CUDA build of it. Ray is optional for users; CI and tests install it.
+$(STAMP): requirements.txt requirements-ray.txt
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
 	$(PIP) install --upgrade pip
 	$(PIP) install $(TORCH)
 	$(PIP) install -r requirements.txt
+	$(PIP) install -r requirements-ray.txt
 	touch $@
 
 app: venv

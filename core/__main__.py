@@ -6,7 +6,8 @@
     python -m core train --dataset trec6 --model cnn --method vmask
     python -m core explain --model cnn-vmask-movie-snippets --text "a gripping film"
     python -m core explainers --kind pair
-    python -m core evaluate --model cnn-vmask-movie-snippets --explainers zero,lime --n 100
+    python -m core evaluate --model cnn-vmask-movie-snippets --explainers zero,lime --n 100 [--engine ray]
+    python -m core explain-batch --model cnn-vmask-movie-snippets --explainers zero --out explanations.jsonl
     python -m core lm probe "the movie was [MASK] ."
     python -m core reproduce --quick
 
@@ -28,6 +29,7 @@ VERBS = {
     "explain": ("core.explain.__main__", "explain one prediction with several methods"),
     "explainers": ("core.explain.catalog", "list the explainers: inputs, needs and parameters with help"),
     "evaluate": ("core.evaluate", "faithfulness metrics of explainers on a test set (resumable)"),
+    "explain-batch": ("core.explain.batch", "explain a whole split or CSV into JSON Lines/Parquet (local or Ray)"),
     "lm": ("core.lm.__main__", "train the shipped masked LM or probe a likelihood model"),
     "reproduce": ("core.reproduce", "the papers' comparisons over seeds, with intervals and verdicts"),
 }

@@ -79,3 +79,35 @@ def check_params(params: dict[str, dict[str, Any]], methods: Sequence[str]) -> N
         unknown = sorted(set(values) - accepted)
         if unknown:
             raise ValueError(f"--param {method}.{unknown[0]}: {method} takes {', '.join(sorted(accepted))}")
+
+
+def add_engine_arguments(parser) -> None:
+    """``--engine local|ray`` and the Ray options (:mod:`core.evaluation.engines`)."""
+    parser.add_argument("--engine", choices=("local", "ray"), default="local",
+                        help="where explanations are computed: this process, or Ray actors (pip install -r "
+                             "requirements-ray.txt); the same numbers either way")
+    parser.add_argument("--address", help="ray: a running cluster (auto, or ray://host:port); default: start a "
+                        "local Ray for this run")
+    parser.add_argument("--workers", type=int, default=2, help="ray: actors, one CPU each (default 2)")
+    parser.add_argument("--gpus-per-worker", type=float, default=0.0,
+                        help="ray: GPUs per actor (0: CPU; 0.5: two actors share a GPU)")
+
+
+def engine_from(args):
+    """The engine the parsed ``--engine`` options ask for (caller closes it)."""
+    from core.evaluation.engines import make_engine
+
+    if args.engine == "local":
+        return make_engine("local")
+    return make_engine("ray", address=args.address, workers=args.workers, gpus_per_worker=args.gpus_per_worker)
+
+
+def data_from_options(csv_path: str | None, dataset: str | None = None):
+    """The data ``--csv FILE`` or ``--dataset NAME`` names (None when neither is given)."""
+    if csv_path is not None and dataset is not None:
+        raise ValueError("give --csv or --dataset, not both")
+    from core.data.datasets import load_dataset, load_user_csv
+
+    if dataset is not None:
+        return load_dataset(dataset)
+    return load_user_csv(csv_path) if csv_path is not None else None

@@ -18,7 +18,8 @@ import math
 import sys
 from typing import Sequence
 
-from core.cli_common import check_params, format_table, parse_params, run_cli
+from core.cli_common import (add_engine_arguments, check_params, data_from_options, engine_from, format_table,
+                             parse_params, run_cli)
 
 TABLE_K = (1, 5, 10)
 
@@ -96,19 +97,10 @@ def build_parser() -> argparse.ArgumentParser:
                         "e.g. movie-snippets; its test split is sampled")
     parser.add_argument("--param", action="append", metavar="EXPLAINER.NAME=VALUE",
                         help="any explainer parameter, e.g. lime.n_samples=200 (repeatable; part of the store key)")
+    add_engine_arguments(parser)
     parser.add_argument("--no-progress", action="store_true")
     parser.add_argument("--format", choices=("json", "table"), default="table")
     return parser
-
-
-def _user_data(csv_path: str | None, dataset: str | None = None):
-    if csv_path is not None and dataset is not None:
-        raise ValueError("give --csv or --dataset, not both")
-    from core.data.datasets import load_dataset, load_user_csv
-
-    if dataset is not None:
-        return load_dataset(dataset)
-    return load_user_csv(csv_path) if csv_path is not None else None
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -119,11 +111,14 @@ def main(argv: Sequence[str] | None = None) -> int:
     explainers, metrics = check_arguments(args.explainers.split(","), args.metrics.split(","), args.n)
     params = parse_params(args.param)
     check_params(params, explainers)
-    records = evaluate(args.model, explainers=explainers, metrics=metrics, n=args.n, seed=args.seed, params=params,
-                       device=args.device, progress=not args.no_progress, operation=args.operation,
-                       aopc_k=args.aopc_k, data=_user_data(args.csv, args.dataset), ranking=args.ranking,
-                       unit=args.unit,
-                       evaluator=args.evaluator)
+    engine = engine_from(args)
+    try:
+        records = evaluate(args.model, explainers=explainers, metrics=metrics, n=args.n, seed=args.seed, params=params,
+                           device=args.device, progress=not args.no_progress, operation=args.operation,
+                           aopc_k=args.aopc_k, data=data_from_options(args.csv, args.dataset), ranking=args.ranking,
+                           unit=args.unit, evaluator=args.evaluator, engine=engine)
+    finally:
+        engine.close()
     if args.format == "json":
         print(json.dumps(_jsonable(records), indent=2))
     else:

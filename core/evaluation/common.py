@@ -69,7 +69,8 @@ def explainer_params(name: str, seed: int, overrides: dict[str, Any] | None = No
 def fill_explanations(store, model: Any, name: str, key_params: dict[str, Any], ids: Sequence[str],
                       inputs_of: dict[str, str | tuple[str, str]], get_likelihood: Callable[[], Any] | None = None,
                       flush_every: int = FLUSH_EVERY, on_stored: Callable[[int], None] | None = None,
-                      on_cached: Callable[[int], None] | None = None):
+                      on_cached: Callable[[int], None] | None = None, engine: Any = None,
+                      model_source: str | None = None):
     """Explain the ``ids`` the store lacks for (model, explainer ``name``, ``key_params``); returns
     (the :class:`~core.evaluation.store.ExplanationFile`, how many were explained now).
 
@@ -79,8 +80,11 @@ def fill_explanations(store, model: Any, name: str, key_params: dict[str, Any], 
     stored (count 1) and, unless ``on_cached`` is given, of the ids already stored, at once;
     ``on_cached(count)`` gets that first report instead (so a progress estimate can leave them
     out of its timing). Either may raise to stop between explanations: what was explained is
-    written to the store on the way out.
+    written to the store on the way out. ``engine`` computes them
+    (:mod:`core.evaluation.engines`: this process by default, or a :class:`RayEngine`, whose
+    workers load ``model_source``, the name or path the model was loaded from).
     """
+    from core.evaluation.engines import LocalEngine
     from core.explain.registry import explainer_class, get_explainer
 
     file = store.explanations(model.config["weights_sha256"], name, key_params, model_name=model.name)
@@ -90,15 +94,16 @@ def fill_explanations(store, model: Any, name: str, key_params: dict[str, Any], 
     if not missing:
         return file, 0
     ctor = {k: v for k, v in key_params.items() if k not in ("likelihood", "version")}
-    if explainer_class(name).needs_likelihood:
-        ctor["likelihood"] = get_likelihood()
-    explainer = get_explainer(name, model, **ctor)
 
-    def explain_one(i: str) -> dict[str, Any]:
-        inputs = inputs_of[i]
-        return (explainer.explain(*inputs) if isinstance(inputs, tuple) else explainer.explain(inputs)).to_dict()
+    def make_explainer():
+        options = dict(ctor)
+        if explainer_class(name).needs_likelihood:
+            options["likelihood"] = get_likelihood()
+        return get_explainer(name, model, **options)
 
-    explained = file.fill(missing, explain_one, flush_every, on_each=lambda: report(1))
+    engine = engine if engine is not None else LocalEngine()
+    explained = engine.fill(file, model, model_source or str(model.path or model.name), name, ctor, make_explainer,
+                            missing, inputs_of, flush_every, lambda: report(1))
     return file, explained
 
 

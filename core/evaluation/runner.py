@@ -69,7 +69,7 @@ def evaluate(model_name: str, explainers: Sequence[str] = EXPLAINER_NAMES, metri
              flush_every: int = FLUSH_EVERY, likelihood: Any | None = None, operation: str = "remove",
              aopc_k: int = 10, on_progress: ProgressLike = None,
              data: Any | None = None, ranking: str = "signed", unit: str = "probability",
-             evaluator: str | None = None) -> list[dict[str, Any]]:
+             evaluator: str | None = None, engine: Any = "local") -> list[dict[str, Any]]:
     """Explain ``n`` seeded test examples with each explainer and score the explanations.
 
     Args:
@@ -109,6 +109,11 @@ def evaluate(model_name: str, explainers: Sequence[str] = EXPLAINER_NAMES, metri
             ``posthoc`` (the VAT paper's 5.2).
         evaluator: a model (registry name or directory) that scores the perturbed texts instead of
             the explained model (the VAT paper classifies them with a separate LSTM-base).
+        engine: where explanations are computed: ``"local"`` (this process), ``"ray"`` (a local
+            Ray with 2 workers, started and stopped here) or an engine object such as
+            ``core.evaluation.engines.RayEngine(address=..., workers=..., gpus_per_worker=...)``,
+            which the caller closes. Same explanations and numbers either way
+            (:mod:`core.evaluation.engines`); metrics are computed here from the store.
 
     Returns:
         One record per explainer: ``{"explainer", "params", "n", "metrics", "seconds", "model",
@@ -182,6 +187,9 @@ def evaluate(model_name: str, explainers: Sequence[str] = EXPLAINER_NAMES, metri
     total = len(applicable) * len(ids)
     bar = tqdm(total=total, disable=not progress, desc="evaluate", unit="example")
     tracker = as_progress(on_progress, total)
+    from core.evaluation.engines import make_engine
+
+    workers = make_engine(engine)
 
     def advance(count: int, stage: str, cached: bool = False) -> None:
         bar.update(count)
@@ -199,7 +207,8 @@ def evaluate(model_name: str, explainers: Sequence[str] = EXPLAINER_NAMES, metri
             file, record["explained"] = fill_explanations(
                 store, model, name, key_params, ids, text_of, get_likelihood, flush_every,
                 on_stored=lambda count, stage=name: advance(count, stage),
-                on_cached=lambda count, stage=name: advance(count, stage, cached=True))
+                on_cached=lambda count, stage=name: advance(count, stage, cached=True), engine=workers,
+                model_source=str(model_name))
             record["timing"]["explain"] = time.perf_counter() - started
             used = [i for i in ids if file.get(i) is not None]
             record["errors"] = {i: file.error(i) for i in ids if file.error(i) is not None}
@@ -225,4 +234,6 @@ def evaluate(model_name: str, explainers: Sequence[str] = EXPLAINER_NAMES, metri
             record["seconds"] = time.perf_counter() - started
     finally:
         bar.close()
+        if workers is not engine:  # built here from a name: ours to stop
+            workers.close()
     return records
