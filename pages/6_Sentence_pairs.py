@@ -57,7 +57,6 @@ def explain_each(record: dict, text_a: str, text_b: str, methods: list[str], tar
     return rows
 
 
-
 def text_panel() -> tuple[str, str]:
     """Example picker and the two text boxes."""
     labels = ["(type your own)"] + [f"{a}  ↔  {b}" for a, b in EXAMPLES]
@@ -92,18 +91,17 @@ def settings_panel(records: dict[str, dict]):
     return name, methods, target, shared, params
 
 
-def show_groups(explanation) -> None:
-    """GMASK's groups: the SVG of word-to-group links and a table of groups with their words."""
-    from core.viz.pairs import groups_svg
+def show_groups(explanation, key: str) -> None:
+    """GMASK's groups: the plotly figure of word-to-group links and a table of groups with their words."""
+    from core.viz.pairs import MIN_PROB, group_table, groups_figure
 
-    st.markdown("**GMASK groups** — words of A (pink) and B (blue) linked to the groups that hold them; "
-                "a box's saturation is the group's importance ψ, a line's opacity the word's probability φ.")
-    st.html(groups_svg(explanation))
-    table = [{"group": f"G{rank + 1}", "importance ψ": round(g["importance"], 4),
-              "words (φ ≥ 0.3)": ", ".join(f"{m['side'].upper()}:{m['word']} ({m['prob']:.2f})"
-                                           for m in g["words"] if m["prob"] >= 0.3)}
-             for rank, g in enumerate(explanation.groups)]
-    st.dataframe(pd.DataFrame(table), hide_index=True)
+    st.markdown("**GMASK groups** — words of A (top, pink) and B (bottom, blue) linked to the groups that hold "
+                "them; a node's colour and size are the group's importance ψ, a line's width and opacity the "
+                "probability φ that the word is in that group (hover for the numbers).")
+    st.plotly_chart(groups_figure(explanation), key=key)
+    st.dataframe(pd.DataFrame(group_table(explanation)), hide_index=True)
+    st.caption(f"Each group lists the words most probably in it and any word with φ ≥ {MIN_PROB}; a group no "
+               "word prefers lists its most probable word.")
 
 
 def show_result(record: dict, text_a: str, text_b: str, methods: list[str], target: int | None, shared: bool,
@@ -131,15 +129,16 @@ def show_result(record: dict, text_a: str, text_b: str, methods: list[str], targ
     st.dataframe(pd.DataFrame({"class": model.label_names, "probability": [round(p, 4) for p in first.probs]}),
                  hide_index=True)
     st.html(pair_rows_html(explanations, shared_scale=shared))
-    st.caption("Pink: words of the first text, blue: the second; saturation is the attribution (grey: the word "
-               "opposes the explained class). Hover a word for its score.")
-    for explanation in explanations:
+    st.caption("Row A is the first text, row B the second. Signed methods: red supports the explained class, "
+               "blue opposes it; unsigned ones (GMASK, IMASK) are purple. Saturation is the attribution on the "
+               "row's colour bar. Hover a word for its score.")
+    for index, explanation in enumerate(explanations):
         if explanation.groups:
-            show_groups(explanation)
-    downloads(record["name"], explanations, shared)
+            show_groups(explanation, key=f"pair-groups-{index}")
+    downloads(record["name"], explanations, shared, model.label_names)
 
 
-def downloads(name: str, explanations, shared: bool) -> None:
+def downloads(name: str, explanations, shared: bool, label_names) -> None:
     """CSV and JSON of the scores (and groups), and the chips as standalone HTML."""
     from core.viz.pairs import pair_rows_html
 
@@ -151,8 +150,8 @@ def downloads(name: str, explanations, shared: bool) -> None:
     cols[0].download_button("Scores (CSV)", table.to_csv(index=False), f"{name}-pair-explanation.csv", "text/csv")
     cols[1].download_button("Scores and groups (JSON)", json.dumps([e.to_dict() for e in explanations], indent=2),
                             f"{name}-pair-explanation.json", "application/json")
-    cols[2].download_button("Chips (HTML)", pair_rows_html(explanations, shared, standalone=True),
-                            f"{name}-pair-chips.html", "text/html")
+    chips = pair_rows_html(explanations, shared, standalone=True, label_names=label_names)
+    cols[2].download_button("Chips (HTML)", chips, f"{name}-pair-chips.html", "text/html")
 
 
 def main() -> None:

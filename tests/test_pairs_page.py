@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import re
 
 import pytest
@@ -28,15 +29,36 @@ def set_texts(at: AppTest, text_a: str, text_b: str) -> AppTest:
     return at.run()
 
 
-def test_default_pair_shows_chips_in_two_hues_groups_probabilities_and_exports(pairs_page):
+def test_default_pair_shows_chips_a_plotly_group_diagram_probabilities_once_and_exports(pairs_page):
     at = pairs_page
     assert not at.exception, [e.value for e in at.exception]
     assert not at.error, [e.value for e in at.error]
     body = html_of(at)
     methods = re.findall(r'class="ml-prow" data-method="(\w+)" data-side="(\w)"', body)
     assert methods == [("gmask", "a"), ("gmask", "b"), ("imask", "a"), ("imask", "b"), ("zero", "a"), ("zero", "b")]
-    assert "rgba(231,41,138" in body and "rgba(31,119,180" in body   # pink A, blue B
-    assert "<svg" in body and "data-importance" in body                # GMASK's groups
+    rows = re.findall(r'class="ml-prow" data-method="(\w+)" data-side="\w">(.*?)</div>', body)
+    unsigned = "".join(chips for method, chips in rows if method != "zero")
+    signed = "".join(chips for method, chips in rows if method == "zero")
+    assert "rgba(106,61,154" in unsigned and "rgba(214,39,40" not in unsigned  # GMASK, IMASK: sequential purple
+    assert "rgba(214,39,40" in signed or "rgba(31,119,180" in signed            # zero erasure: red/blue
+    assert body.count('class="ml-bar"') == 3                                   # a colour bar per method
+    assert "<svg" not in body                                                  # the groups are a plotly chart
+    charts = at.get("plotly_chart")
+    assert len(charts) == 1
+    data = json.loads(charts[0].proto.spec)["data"]
+    kinds = [trace.get("meta", {}).get("kind") for trace in data]
+    assert kinds.count("groups") == 1 and kinds.count("words") == 2 and "link" in kinds
+    words = {t["meta"]["side"]: set(t["text"]) for t in data if t.get("meta", {}).get("kind") == "words"}
+    assert words["a"] <= set("who wrote the declaration of independence ?".split()) and words["a"]
+    assert words["b"] <= set("who painted the mona lisa ?".split()) and words["b"]
+    tables = {tuple(df.value.columns): df.value for df in at.dataframe}
+    groups = tables[("group", "importance ψ", "words")]
+    assert len(groups) == len(next(t for t in data if t["meta"]["kind"] == "groups")["x"])
+    assert groups["words"].str.len().gt(0).all(), groups                       # every group shows its words
+    probabilities = [df for cols, df in tables.items() if "probability" in cols]
+    assert len(probabilities) == 1                                             # the probabilities, once
+    assert "p = [" not in body and "p(" not in body
+    assert not any("probabilit" in m.value and re.search(r"0\.\d{3}", m.value) for m in at.markdown)
     assert any(m.value.startswith("**Prediction:**") for m in at.markdown)
     assert len(at.get("download_button")) == 3
 
