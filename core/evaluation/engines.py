@@ -151,7 +151,8 @@ class RayEngine:
         self._actor_model: tuple[str, str] | None = None
         self._started_ray = False
 
-    def _connect(self):
+    def connect(self):
+        """Join (or start) Ray; returns the ray module. Done on first use; call it first to time the work alone."""
         ray = require_ray()
         if not ray.is_initialized():
             env = {k: v for k, v in os.environ.items() if k.startswith("MASKLENS_")}
@@ -167,7 +168,7 @@ class RayEngine:
         return ray
 
     def _pool(self, model: Any, model_source: str):
-        ray = self._connect()
+        ray = self.connect()
         identity = (model_source, model.config["weights_sha256"])
         if self._actor_model != identity:
             self._kill_actors()
