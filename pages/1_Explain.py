@@ -1,5 +1,9 @@
 """Explain page: type a sentence, compare how VMASK, erasure and marginalization highlight it.
 
+A second model is shown beside the first, in two columns: one row per method across both, the class to
+explain chosen by name on both (a model without a class of that name explains its predicted class and
+says so), and with "shared across rows" one colour scale per unit over every row of both models.
+
 Each method's explanation is cached on its own (:func:`cached_explain`), so adding a method to
 the choice computes only that one. While methods are computed a progress bar says
 "method k/n: <label> · about N s left" (the mean seconds of the methods computed so far times
@@ -27,6 +31,7 @@ end before the stop takes effect.
 from __future__ import annotations
 
 import json
+from dataclasses import dataclass, field
 
 import pandas as pd
 import streamlit as st
@@ -46,7 +51,8 @@ EXAMPLES = {
     "questions": ["what is the capital of france ?", "who wrote the declaration of independence ?",
                   "how many miles is it from earth to the moon ?", "what does nasa stand for ?"],
 }
-RUNNING_KEY, CANCELLED_KEY = "explain_running", "explain_cancelled"
+RUNNING_KEY, CANCELLED_KEY, SLOT_KEY = "explain_running", "explain_cancelled", "explain_result_slot"
+TYPE_OWN, PREDICTED = "(type your own)", "predicted class"  # the example picker's and the class picker's first choices
 BUDGETS = ["auto", "exact", 64, 128, 256, 512, 1024]
 LONG_RUN_SECONDS = 5.0  # estimates above this are shown before the run starts
 COMPUTED = CacheMisses()  # tells the progress estimate which methods cached_explain computed
@@ -132,17 +138,23 @@ def explain_each(record: dict, text: str, methods: list[str], target: int | None
     return rows, skipped
 
 
+def methods_picker() -> list[str]:
+    """The methods, full width above the two columns so each chosen method's label reads whole."""
+    return st.multiselect("Methods", list(METHODS), default=list(DEFAULT_METHODS), format_func=METHODS.get,
+                          key="explain_methods", help="One row of word chips per method, for each model shown.")
+
 
 def settings_panel(names: list[str], label_names_of: dict[str, list[str]]):
-    """The right-hand column: model, comparison model, methods, target, scale and parameters."""
-    model_name = st.selectbox("Model", names, index=names.index(DEFAULT_MODEL) if DEFAULT_MODEL in names else 0)
+    """The right-hand column: model, comparison model, class (by name), colour scale and parameters."""
+    model_name = st.selectbox("Model", names, index=names.index(DEFAULT_MODEL) if DEFAULT_MODEL in names else 0,
+                              key="explain_model")
     others = ["(none)"] + [n for n in names if n != model_name]
-    compare = st.selectbox("Compare with a second model", others,
-                           help="e.g. base vs VMASK, the comparison of the VMASK paper's Table 1")
-    methods = st.multiselect("Methods", list(METHODS), default=list(DEFAULT_METHODS), format_func=METHODS.get)
-    classes = ["predicted class"] + label_names_of[model_name]
-    target_label = st.selectbox("Explain class", classes)
-    shared = st.radio("Colour scale", ["shared across rows", "per row"], horizontal=True) == "shared across rows"
+    compare = st.selectbox("Compare with a second model", others, key="explain_compare",
+                           help="shown beside the first, e.g. base vs VMASK, the comparison of the VMASK paper's "
+                                "Table 1; it explains the class of the same name")
+    class_name = st.selectbox("Explain class", [PREDICTED] + label_names_of[model_name], key="explain_class")
+    shared = st.radio("Colour scale", ["shared across rows", "per row"], horizontal=True, key="explain_scale",
+                      help="shared: one scale per unit across every row of both models") == "shared across rows"
     with st.expander("Parameters"):
         params = {
             "likelihood": st.selectbox("Likelihood model (marginalization)", ["mlm", "unigram", "uniform"],
@@ -157,56 +169,136 @@ def settings_panel(names: list[str], label_names_of: dict[str, list[str]]):
             "shapley": {"n_permutations": st.number_input("Shapley permutations", 5, 500, 25, step=5)},
             "seed": st.number_input("Seed", 0, 2**31 - 1, 0),
         }
-    target = None if target_label == "predicted class" else classes.index(target_label) - 1
-    return model_name, (None if compare == "(none)" else compare), methods, target, shared, params
+    return model_name, (None if compare == "(none)" else compare), None if class_name == PREDICTED else class_name, \
+        shared, params
+
+
+def _example_picked() -> None:
+    """The picker's callback: an example goes into the box; "(type your own)" empties it to type in."""
+    choice = st.session_state.explain_example
+    st.session_state.explain_text = "" if choice == TYPE_OWN else choice
+
+
+def _text_edited(examples: list[str]) -> None:
+    """The box's callback: the picker shows the example the box now holds, else "(type your own)"."""
+    text = st.session_state.explain_text
+    st.session_state.explain_example = text if text in examples else TYPE_OWN
 
 
 def text_panel(dataset: str) -> str:
-    """The left-hand column: example picker and the text box."""
+    """The left-hand column: the example picker and the text box, which always agree."""
     examples = EXAMPLES["questions" if dataset == "trec6" else "sentiment"]
     if "explain_text" not in st.session_state:
         st.session_state.explain_text = examples[0]
-    choice = st.selectbox("Example sentences", ["(type your own)"] + examples)
-    if choice != "(type your own)" and choice != st.session_state.get("explain_example"):
-        st.session_state.explain_text = choice
-    st.session_state.explain_example = choice
-    return st.text_area("Text to explain", key="explain_text", height=100, max_chars=20000)
+    if st.session_state.get("explain_example") not in [TYPE_OWN] + examples:  # first run, or another dataset
+        _text_edited(examples)
+    st.selectbox("Example sentences", [TYPE_OWN] + examples, key="explain_example", on_change=_example_picked)
+    return st.text_area("Text to explain", key="explain_text", height=100, max_chars=20000, on_change=_text_edited,
+                        args=(examples,))
 
 
-def show_model_result(record: dict, text: str, methods: list[str], target: int | None, shared: bool,
-                      params: dict) -> None:
-    """Check the text, explain it with every method, and draw the rows, probabilities and downloads."""
+def class_target(label_names: list[str], class_name: str | None, name: str) -> tuple[int | None, str | None]:
+    """The index of the class named ``class_name`` in ``label_names`` (None: the predicted class), and a
+    note when the model has no class of that name (it then explains its predicted class)."""
+    if class_name is None:
+        return None, None
+    if class_name in label_names:
+        return label_names.index(class_name), None
+    return None, (f"{name} has no class “{class_name}” (its classes: {', '.join(label_names)}), so it explains "
+                  "its predicted class.")
+
+
+@dataclass
+class ModelResult:
+    """What one model's column shows: its notes or the reason it explains nothing, and its rows."""
+
+    name: str
+    label_names: list[str]
+    notes: list[str] = field(default_factory=list)
+    class_note: str | None = None
+    warning: str | None = None
+    explanations: list = field(default_factory=list)
+    skipped: dict[str, str] = field(default_factory=dict)
+
+    def row(self, method: str):
+        """This model's explanation by ``method``, or None."""
+        return next((e for e in self.explanations if e.method == method), None)
+
+
+def compute_result(record: dict, text: str, methods: list[str], class_name: str | None,
+                   params: dict) -> ModelResult:
+    """Check the text and explain it with every method (a progress bar meanwhile); nothing is drawn for it yet."""
     from core.explain.base import Explanation
     from core.explain.inputs import check_text
-    from core.viz.heatmap import heatmap_html
 
     model = cached_model(record["name"], record["path"], checkpoint_stamp(record["path"]))
+    result = ModelResult(record["name"], list(model.label_names))
     check = check_text(model, text)
     if not check.ok:
-        st.warning(check.error)
-        return
-    for note in check.notes:
-        st.info(note)
+        result.warning = check.error
+        return result
+    target, result.class_note = class_target(result.label_names, class_name, record["name"])
+    result.notes = list(check.notes)
     show_estimate(record, text, methods, params)
-    with progress_bar(len(methods), method_progress_text, start=f"Explaining with {len(methods)} method(s)…") as bar:
-        rows, skipped = explain_each(record, text, methods, target, params, bar)
-    for method, reason in skipped.items():
-        st.caption(f"{METHODS.get(method, method)} skipped: {reason}")
-    if not rows:
+    with progress_bar(len(methods), method_progress_text,
+                      start=f"Explaining with {record['name']}: {len(methods)} method(s)…") as bar:
+        rows, result.skipped = explain_each(record, text, methods, target, params, bar)
+    result.explanations = [Explanation(**row) for row in rows]
+    return result
+
+
+def show_header(result: ModelResult) -> None:
+    """A model's heading, its notes and its prediction (or why it explains nothing)."""
+    st.subheader(result.name)
+    if result.warning:
+        st.warning(result.warning)
         return
-    explanations = [Explanation(**row) for row in rows]
-    probs = ", ".join(f"{name}: {p:.3f}" for name, p in zip(model.label_names, explanations[0].probs))
-    st.markdown(f"**Prediction:** {model.label_names[explanations[0].predicted]} ({probs}) · "
-                f"explaining **{explanations[0].target_name}**")
-    st.html(heatmap_html(explanations, shared_scale=shared))
+    for note in result.notes:
+        st.info(note)
+    if result.class_note:
+        st.caption(result.class_note)
+    if result.explanations:
+        first = result.explanations[0]
+        probs = ", ".join(f"{name}: {p:.3f}" for name, p in zip(result.label_names, first.probs))
+        st.markdown(f"**Prediction:** {result.label_names[first.predicted]} ({probs}) · "
+                    f"explaining **{first.target_name}**")
+
+
+def show_results(results: list[ModelResult], methods: list[str], shared: bool) -> None:
+    """The models side by side: headings, then one row per method across the columns, then downloads."""
+    from core.viz.heatmap import heatmap_html, word_alignment_note
+
+    everything = [e for result in results for e in result.explanations]
+    for column, result in zip(st.columns(len(results)), results):
+        with column:
+            show_header(result)
+    shown = [r for r in results if r.explanations]
+    if len(shown) == 2:
+        note = word_alignment_note(shown[0].name, shown[0].explanations[0].words,
+                                   shown[1].name, shown[1].explanations[0].words)
+        if note:
+            st.info(note)
+    if not shown:
+        return
+    for method in methods:
+        for column, result in zip(st.columns(len(results)), results):
+            explanation = result.row(method)
+            if explanation is not None:
+                column.html(heatmap_html([explanation], shared_scale=shared, scale_from=everything))
+            elif method in result.skipped:
+                column.caption(f"{METHODS.get(method, method)} skipped: {result.skipped[method]}")
     st.caption("Signed rows: red supports the explained class, blue opposes it. Unsigned rows (masks, attention, "
                "global importance): purple, darker = more important, no direction. Each row's bar gives its range "
-               "and unit; hover a word for its score (and, for marginalization, the top candidate words).")
-    download_buttons(record["name"], explanations, shared)
+               "and unit (shared: one scale per unit across every row shown); hover a word, or focus it with Tab, "
+               "for its score (and, for marginalization, the top candidate words).")
+    for column, result in zip(st.columns(len(results)), results):
+        if result.explanations:
+            with column:
+                download_buttons(result.name, result.explanations, shared, everything)
 
 
-def download_buttons(name: str, explanations, shared: bool) -> None:
-    """CSV and JSON of the scores and the heatmap as standalone HTML."""
+def download_buttons(name: str, explanations, shared: bool, scale_from=None) -> None:
+    """CSV and JSON of the scores and the heatmap as standalone HTML (the colours as on the page)."""
     from core.viz.heatmap import heatmap_html
 
     table = pd.DataFrame([{"model": name, "method": e.method, "position": i, "word": w, "score": s,
@@ -217,7 +309,8 @@ def download_buttons(name: str, explanations, shared: bool) -> None:
                             key=f"csv-{name}")
     cols[1].download_button("Scores (JSON)", json.dumps([e.to_dict() for e in explanations], indent=2),
                             f"{name}-explanation.json", "application/json", key=f"json-{name}")
-    cols[2].download_button("Heatmap (HTML)", heatmap_html(explanations, shared, standalone=True),
+    cols[2].download_button("Heatmap (HTML)", heatmap_html(explanations, shared, standalone=True,
+                                                           scale_from=scale_from),
                             f"{name}-heatmap.html", "text/html", key=f"html-{name}")
 
 
@@ -231,16 +324,17 @@ def main() -> None:
         st.info("No single-text models are available. Train one on the Train page.")
         return
     by_name = {r["name"]: r for r in records}
+    methods = methods_picker()
     left, right = st.columns([3, 2])
     with right:
-        model_name, compare, methods, target, shared, params = settings_panel(
+        model_name, compare, class_name, shared, params = settings_panel(
             list(by_name), {n: list(r["label_names"]) for n, r in by_name.items()})
     with left:
         text = text_panel(by_name[model_name]["dataset"])
     if not methods:
         st.info("Pick at least one method.")
         return
-    inputs = json.dumps([model_name, compare, text, methods, target, params], sort_keys=True)
+    inputs = json.dumps([model_name, compare, text, methods, class_name, params], sort_keys=True)
     if st.session_state.get(CANCELLED_KEY) == inputs:
         st.info("Explaining was stopped. Methods finished before are kept; change a setting or press "
                 "**Explain again** to go on.")
@@ -250,11 +344,28 @@ def main() -> None:
     cancel = st.empty()
     cancel.button("Cancel", key="explain_cancel", on_click=cancel_running,
                   help="Stops after the method under way; finished methods stay cached.")
-    for name in [model_name] + ([compare] if compare else []):
-        st.subheader(name)
-        with guarded(f"Could not explain with {name}"):
-            show_model_result(by_name[name], text, methods, target if name == model_name else None, shared, params)
+    with result_slot():
+        results = []
+        for name in [model_name] + ([compare] if compare else []):
+            with guarded(f"Could not explain with {name}"):
+                results.append(compute_result(by_name[name], text, methods, class_name, params))
+        if results:
+            show_results(results, methods, shared)
     cancel.empty()
+
+
+def result_slot():
+    """A new container for this run's result, in the one of two places the previous result did not use.
+
+    The browser keeps the children of a container drawn at the same place in the previous run (faded) until
+    each is redrawn, so a new heading would show above the old rows while the new ones compute. Here the old
+    result's place gets an ``st.empty()``, which removes it at once (an ``st.empty()`` at the new container's
+    own place would not: Streamlit merges it into the container's message before sending).
+    """
+    places = [st.empty(), st.empty()]
+    slot = 1 - st.session_state.get(SLOT_KEY, 1)
+    st.session_state[SLOT_KEY] = slot
+    return places[slot].container()
 
 
 def cancel_running() -> None:

@@ -64,14 +64,143 @@ def test_long_text_is_truncated_and_says_so(explain_page):
     assert rows(at) == ["vmask", "zero", "marginal"]
 
 
+def horizontal_blocks(node) -> list:
+    """Every block of columns under ``node`` (st.columns), outermost first, in page order."""
+    from streamlit.testing.v1.element_tree import Block, Column
+
+    found = []
+    children = list(getattr(node, "children", {}).values())
+    if isinstance(node, Block) and children and all(isinstance(c, Column) for c in children):
+        found.append(children)
+    for child in children:
+        found += horizontal_blocks(child)
+    return found
+
+
+def model_columns(at: AppTest) -> list[dict]:
+    """What each model's result column shows, from the result's blocks of columns (headings first).
+
+    Each: ``heading``, ``rows`` (the methods of its heatmap rows, in order), ``html``, ``captions``,
+    ``markdown``, ``info``, ``warnings``, ``pairs`` (per block of columns, the rows each column has there:
+    rows of one method sit in one block, side by side).
+    """
+    columns: list[dict] = []
+    for block in horizontal_blocks(at.main):
+        if not columns and any(column.subheader for column in block):
+            columns = [{"heading": column.subheader[0].value, "rows": [], "html": "", "captions": [], "markdown": [],
+                        "info": [], "warnings": [], "pairs": []} for column in block]
+        if not columns or len(block) != len(columns):
+            continue
+        for entry, column in zip(columns, block):
+            html = "".join(element.proto.body for element in column.get("html"))
+            entry["pairs"].append(re.findall(r'class="ml-row" data-method="(\w+)"', html))
+            entry["rows"] += entry["pairs"][-1]
+            entry["html"] += html
+            entry["captions"] += [c.value for c in column.caption]
+            entry["markdown"] += [m.value for m in column.markdown]
+            entry["info"] += [i.value for i in column.info]
+            entry["warnings"] += [w.value for w in column.warning]
+    return columns
+
+
+def compare_with(at: AppTest, name: str, class_name: str | None = None) -> AppTest:
+    if class_name:
+        at.selectbox(key="explain_class").select(class_name)
+    at.selectbox(key="explain_compare").select(name)
+    at.run()
+    assert not at.exception, [e.value for e in at.exception]
+    assert not at.error, [e.value for e in at.error]
+    return at
+
+
 def test_second_model_is_shown_beside_and_skips_vmask_for_a_base_model(explain_page):
     at = set_text(explain_page, "an unbearably slow and pretentious mess")
-    at.selectbox[2].select("cnn-base-movie-snippets").run()  # model, compare, then the target picker...
-    assert not at.exception, [e.value for e in at.exception]
-    headers = [h.value for h in at.subheader]
-    assert headers == ["cnn-vmask-movie-snippets", "cnn-base-movie-snippets"]
-    assert rows(at) == ["vmask", "zero", "marginal", "zero", "marginal"]
-    assert any("skipped" in c.value for c in at.caption)
+    at = compare_with(at, "cnn-base-movie-snippets")
+    assert [h.value for h in at.subheader] == ["cnn-vmask-movie-snippets", "cnn-base-movie-snippets"]
+    first, second = model_columns(at)
+    assert (first["heading"], second["heading"]) == ("cnn-vmask-movie-snippets", "cnn-base-movie-snippets")
+    assert first["rows"] == ["vmask", "zero", "marginal"] and second["rows"] == ["zero", "marginal"]
+    # the rows of one method sit side by side; the base model's missing VMASK row says why, in its place
+    assert list(zip(first["pairs"], second["pairs"]))[1:4] == [(["vmask"], []), (["zero"], ["zero"]),
+                                                               (["marginal"], ["marginal"])]
+    assert any("VMASK mask" in c and "skipped" in c for c in second["captions"]), second["captions"]
+    assert not any("skipped" in c for c in first["captions"])
+    for column in (first, second):
+        assert any(m.startswith("**Prediction:**") and "explaining **negative**" in m for m in column["markdown"])
+        assert 'data-model="' + column["heading"] + '"' in column["html"]
+    assert len(at.get("download_button")) == 6
+    assert not any("different words" in i.value or "reads only" in i.value for i in at.info)  # same words
+
+
+def scale_ends(html: str, method: str) -> list[str]:
+    """The upper ends of the colour bars above ``method``'s rows in ``html`` (e.g. ``"+4.57 (supports) log2 odds"``)."""
+    return re.findall(rf'<span>([^<]+)</span></div><div class="ml-row" data-method="{method}"', html)
+
+
+def test_the_shared_colour_scale_spans_both_models_and_per_row_does_not(explain_page):
+    at = set_text(explain_page, "an unbearably slow and pretentious mess")
+    at.multiselect(key="explain_methods").set_value(["vmask", "zero"])
+    at = compare_with(at, "lstm-vmask-movie-snippets")
+    first, second = model_columns(at)
+    assert first["rows"] == second["rows"] == ["vmask", "zero"]
+    assert scale_ends(first["html"], "zero") == scale_ends(second["html"], "zero")  # one scale for log2 odds
+    at.radio(key="explain_scale").set_value("per row").run()
+    first, second = model_columns(at)
+    assert scale_ends(first["html"], "zero") != scale_ends(second["html"], "zero")  # each row its own
+
+
+def test_the_second_model_explains_the_class_chosen_by_name(explain_page):
+    at = set_text(explain_page, "an unbearably slow and pretentious mess")  # both models predict negative
+    at = compare_with(at, "lstm-vmask-movie-snippets", class_name="positive")
+    first, second = model_columns(at)
+    assert second["heading"] == "lstm-vmask-movie-snippets"
+    for column in (first, second):
+        assert any(m.startswith("**Prediction:** negative") and "explaining **positive**" in m
+                   for m in column["markdown"]), column["markdown"]
+        assert column["html"].count("explains “positive”") == 2 and "explains “negative”" not in column["html"]
+    assert not any("has no class" in c for c in first["captions"] + second["captions"])
+
+
+def test_a_second_model_without_the_chosen_class_explains_its_predicted_class_and_says_why(explain_page):
+    at = set_text(explain_page, "who directed this great film ?")
+    at = compare_with(at, "cnn-vmask-trec6", class_name="positive")
+    first, second = model_columns(at)
+    assert second["heading"] == "cnn-vmask-trec6"
+    assert any("explaining **positive**" in m for m in first["markdown"])
+    assert any("cnn-vmask-trec6 has no class “positive” (its classes: ABBR, DESC, ENTY, HUM, LOC, NUM), so it "
+               "explains its predicted class." in c for c in second["captions"]), second["captions"]
+    prediction = next(m for m in second["markdown"] if m.startswith("**Prediction:**"))
+    predicted = re.match(r"\*\*Prediction:\*\* (\w+) ", prediction).group(1)
+    assert predicted in ["ABBR", "DESC", "ENTY", "HUM", "LOC", "NUM"] and f"explaining **{predicted}**" in prediction
+    assert second["rows"] == ["vmask", "zero", "marginal"]
+    assert not any("has no class" in c for c in first["captions"])
+
+
+def test_two_models_that_keep_different_words_say_so(explain_page):
+    text = " ".join(["a truly great film"] * 15)  # 60 words: the CNN reads 50, MiniLM all of them
+    at = set_text(explain_page, text)
+    at.multiselect(key="explain_methods").set_value(["zero"])
+    at = compare_with(at, "minilm-vmask-movie-snippets")
+    first, second = model_columns(at)
+    assert first["html"].count('class="ml-chip"') == 50 and second["html"].count('class="ml-chip"') == 60
+    assert any(i.startswith("cnn-vmask-movie-snippets reads only the first 50 of the 60 words "
+                            "minilm-vmask-movie-snippets reads") for i in [i.value for i in at.info]), \
+        [i.value for i in at.info]
+
+
+def test_the_example_picker_always_agrees_with_the_text_box(explain_page):
+    at = explain_page
+    first_example = at.text_area(key="explain_text").value
+    assert at.selectbox(key="explain_example").value == first_example  # not "(type your own)"
+    at = set_text(at, first_example + " indeed")
+    assert at.selectbox(key="explain_example").value == "(type your own)"
+    third = at.selectbox(key="explain_example").options[3]
+    at.selectbox(key="explain_example").select(third).run()
+    assert at.text_area(key="explain_text").value == third and at.selectbox(key="explain_example").value == third
+    at = set_text(at, first_example)  # typing an example's text picks that example
+    assert at.selectbox(key="explain_example").value == first_example
+    at.selectbox(key="explain_example").select("(type your own)").run()
+    assert at.text_area(key="explain_text").value == ""
 
 
 @pytest.mark.parametrize("model, methods, shown", [
