@@ -10,16 +10,49 @@ from __future__ import annotations
 import os
 import re
 import signal
+import socket
 import subprocess
 import sys
+import time
+import urllib.request
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Iterator
 
-from tests.test_app import APP, CHROMIUM_FLAGS, REPO_ROOT, _free_port, _wait_for_port
+import pytest
 
+REPO_ROOT = Path(__file__).resolve().parent.parent
+APP = str(REPO_ROOT / "app.py")
+CHROMIUM_FLAGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+                  "--disable-background-networking", "--disable-component-update", "--disable-sync",
+                  "--no-proxy-server"]
 ARTIFACTS = Path(os.environ.get("MASKLENS_ARTIFACTS", REPO_ROOT / "test-artifacts"))
 VIEWPORT = {"width": 1500, "height": 1000}
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def http_get(url: str, timeout: float = 5) -> str:
+    opener = urllib.request.build_opener(urllib.request.ProxyHandler({}))  # never via a proxy
+    with opener.open(url, timeout=timeout) as response:
+        return response.read().decode()
+
+
+def wait_for_port(port: int, server: subprocess.Popen, log: Path, timeout: float = 90) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if server.poll() is not None:
+            pytest.fail(f"streamlit exited with {server.returncode}:\n{log.read_text()}")
+        try:
+            with socket.create_connection(("127.0.0.1", port), timeout=1):
+                return
+        except OSError:
+            time.sleep(0.5)
+    pytest.fail(f"streamlit did not open port {port} within {timeout:.0f} s:\n{log.read_text()}")
 
 
 def url_path(script: str) -> str:
@@ -32,7 +65,7 @@ def url_path(script: str) -> str:
 @contextmanager
 def served_app(home: Path, log: Path) -> Iterator[str]:
     """Run ``streamlit run app.py`` with ``$MASKLENS_HOME`` = ``home``; yields its base URL, stops it after."""
-    port = _free_port()
+    port = free_port()
     env = {**os.environ, "MASKLENS_HOME": str(home), "PYTHONUNBUFFERED": "1"}
     command = [sys.executable, "-m", "streamlit", "run", APP, "--server.headless", "true", "--server.port", str(port),
                "--server.address", "127.0.0.1", "--browser.gatherUsageStats", "false"]
@@ -40,7 +73,7 @@ def served_app(home: Path, log: Path) -> Iterator[str]:
         server = subprocess.Popen(command, cwd=REPO_ROOT, env=env, stdout=log_file, stderr=subprocess.STDOUT,
                                   start_new_session=True)
     try:
-        _wait_for_port(port, server, log)
+        wait_for_port(port, server, log)
         yield f"http://127.0.0.1:{port}"
     finally:
         try:

@@ -4,12 +4,6 @@ from __future__ import annotations
 
 import os
 import re
-import signal
-import socket
-import subprocess
-import sys
-import time
-import urllib.request
 from pathlib import Path
 
 import pytest
@@ -17,13 +11,9 @@ from streamlit.testing.v1 import AppTest
 
 from tests.toy import toy_dataset
 
-REPO_ROOT = Path(__file__).resolve().parent.parent
-APP = str(REPO_ROOT / "app.py")
+from tests.browser import APP, REPO_ROOT, chromium_page, http_get, served_app  # noqa: F401 - APP, REPO_ROOT: other tests
 MODEL_NAME = "tiny-cnn-vmask"
 TIMEOUT = 120  # seconds per AppTest run (the first run imports torch)
-CHROMIUM_FLAGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-                  "--disable-background-networking", "--disable-component-update", "--disable-sync",
-                  "--no-proxy-server"]
 
 
 def registered_pages() -> list[str]:
@@ -116,74 +106,23 @@ def test_guarded_turns_exceptions_into_messages() -> None:
 # --------------------------------------------------------------------------- end to end
 
 
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
-def _http_get(url: str, timeout: float = 5) -> str:
-    opener = urllib.request.build_opener(urllib.request.ProxyHandler({}))  # never via a proxy
-    with opener.open(url, timeout=timeout) as response:
-        return response.read().decode()
-
-
-def _wait_for_port(port: int, server: subprocess.Popen, log: Path, timeout: float = 90) -> None:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if server.poll() is not None:
-            pytest.fail(f"streamlit exited with {server.returncode}:\n{log.read_text()}")
-        try:
-            with socket.create_connection(("127.0.0.1", port), timeout=1):
-                return
-        except OSError:
-            time.sleep(0.5)
-    pytest.fail(f"streamlit did not open port {port} within {timeout:.0f} s:\n{log.read_text()}")
-
-
 @pytest.mark.e2e
 def test_served_app_in_chromium(trained_home: Path, tmp_path: Path, chromium_executable: str) -> None:
-    from playwright.sync_api import sync_playwright
-
-    port = _free_port()
-    log = tmp_path / "streamlit.log"
-    env = {**os.environ, "MASKLENS_HOME": str(trained_home), "PYTHONUNBUFFERED": "1"}
-    command = [sys.executable, "-m", "streamlit", "run", APP, "--server.headless", "true",
-               "--server.port", str(port), "--server.address", "127.0.0.1", "--browser.gatherUsageStats", "false"]
-    with open(log, "wb") as log_file:
-        server = subprocess.Popen(command, cwd=REPO_ROOT, env=env, stdout=log_file, stderr=subprocess.STDOUT,
-                                  start_new_session=True)
-    try:
-        _wait_for_port(port, server, log)
-        assert _http_get(f"http://127.0.0.1:{port}/_stcore/health").strip() == "ok"
-        with sync_playwright() as pw:
-            browser = pw.chromium.launch(executable_path=chromium_executable, args=CHROMIUM_FLAGS, headless=True)
-            try:
-                page = browser.new_page()
-                page.goto(f"http://127.0.0.1:{port}/", timeout=60_000)
-                cell = page.locator('[data-testid="stTable"]').get_by_text(MODEL_NAME, exact=True)
-                cell.wait_for(state="visible", timeout=90_000)
-                page.get_by_text("Device in use").wait_for(timeout=30_000)
-                assert page.title() == "MaskLens"
-                assert page.locator('[data-testid="stException"]').count() == 0
-                sidebar = page.locator('[data-testid="stSidebar"]').inner_text()
-                for title in ("Explain", "Dataset importance", "Faithfulness", "Train", "Sentence pairs"):
-                    assert title in sidebar
-                if os.environ.get("MASKLENS_E2E_SCREENSHOT"):
-                    page.screenshot(path=os.environ["MASKLENS_E2E_SCREENSHOT"], full_page=True)
-                page.goto(f"http://127.0.0.1:{port}/Reproductions", timeout=60_000)
-                page.get_by_role("heading", name="Reproductions").wait_for(timeout=60_000)
-                page.locator(".js-plotly-plot").first.wait_for(state="visible", timeout=60_000)  # the forest plot
-                assert page.locator('[data-testid="stException"]').count() == 0
-            finally:
-                browser.close()
-    finally:
-        try:
-            os.killpg(server.pid, signal.SIGTERM)
-            server.wait(timeout=15)
-        except (ProcessLookupError, subprocess.TimeoutExpired):
-            try:
-                os.killpg(server.pid, signal.SIGKILL)
-            except ProcessLookupError:
-                pass
-            server.wait(timeout=15)
+    with served_app(trained_home, tmp_path / "streamlit.log") as base:
+        assert http_get(f"{base}/_stcore/health").strip() == "ok"
+        with chromium_page(chromium_executable) as page:
+            page.goto(f"{base}/", timeout=60_000)
+            cell = page.locator('[data-testid="stTable"]').get_by_text(MODEL_NAME, exact=True)
+            cell.wait_for(state="visible", timeout=90_000)
+            page.get_by_text("Device in use").wait_for(timeout=30_000)
+            assert page.title() == "MaskLens"
+            assert page.locator('[data-testid="stException"]').count() == 0
+            sidebar = page.locator('[data-testid="stSidebar"]').inner_text()
+            for title in ("Explain", "Dataset importance", "Faithfulness", "Train", "Sentence pairs"):
+                assert title in sidebar
+            if os.environ.get("MASKLENS_E2E_SCREENSHOT"):
+                page.screenshot(path=os.environ["MASKLENS_E2E_SCREENSHOT"], full_page=True)
+            page.goto(f"{base}/Reproductions", timeout=60_000)
+            page.get_by_role("heading", name="Reproductions").wait_for(timeout=60_000)
+            page.locator(".js-plotly-plot").first.wait_for(state="visible", timeout=60_000)  # the forest plot
+            assert page.locator('[data-testid="stException"]').count() == 0

@@ -4,14 +4,11 @@ from __future__ import annotations
 
 import os
 import re
-import signal
-import subprocess
-import sys
 
 import pytest
 from streamlit.testing.v1 import AppTest
 
-from tests.test_app import APP, CHROMIUM_FLAGS, REPO_ROOT, _free_port, _wait_for_port
+from tests.test_app import APP
 
 TIMEOUT = 180
 
@@ -220,48 +217,26 @@ def test_model_specific_explainers_are_offered_and_skipped_elsewhere(explain_pag
 
 @pytest.mark.e2e
 def test_typing_a_sentence_in_the_served_app_shows_three_rows(masklens_home, tmp_path, chromium_executable):
-    from playwright.sync_api import sync_playwright
+    from tests.browser import chromium_page, served_app
 
-    port = _free_port()
-    log = tmp_path / "streamlit.log"
-    env = {**os.environ, "MASKLENS_HOME": str(masklens_home), "PYTHONUNBUFFERED": "1"}
-    command = [sys.executable, "-m", "streamlit", "run", APP, "--server.headless", "true", "--server.port", str(port),
-               "--server.address", "127.0.0.1", "--browser.gatherUsageStats", "false"]
-    with open(log, "wb") as log_file:
-        server = subprocess.Popen(command, cwd=REPO_ROOT, env=env, stdout=log_file, stderr=subprocess.STDOUT,
-                                  start_new_session=True)
-    try:
-        _wait_for_port(port, server, log)
-        with sync_playwright() as pw:
-            browser = pw.chromium.launch(executable_path=chromium_executable, args=CHROMIUM_FLAGS, headless=True)
-            try:
-                page = browser.new_page()
-                page.goto(f"http://127.0.0.1:{port}/Explain", timeout=60_000)
-                box = page.get_by_label("Text to explain")
-                box.wait_for(timeout=90_000)
-                box.fill("the acting is wooden but the score is wonderful")
-                box.press("Control+Enter")
-                page.get_by_text("wooden", exact=True).first.wait_for(timeout=120_000)
-                page.wait_for_function("document.querySelectorAll('.ml-row').length >= 3", timeout=120_000)
-                methods = page.eval_on_selector_all(".ml-row", "rows => rows.map(r => r.dataset.method)")
-                assert methods == ["vmask", "zero", "marginal"]
-                chips = page.locator('.ml-row[data-method="zero"] .ml-chip')
-                assert chips.count() == 9
-                assert page.locator('[data-testid="stException"]').count() == 0
-                # opened by URL first thing, the page draws its own sidebar links (ui.common.page_setup)
-                nav = page.locator('[data-testid="stSidebar"]').inner_text()
-                assert "Faithfulness" in nav and "common" not in nav.lower(), nav
-                if os.environ.get("MASKLENS_E2E_SCREENSHOT"):
-                    page.screenshot(path=os.environ["MASKLENS_E2E_SCREENSHOT"], full_page=True)
-            finally:
-                browser.close()
-    finally:
-        os.killpg(server.pid, signal.SIGTERM)
-        try:
-            server.wait(timeout=15)
-        except subprocess.TimeoutExpired:
-            os.killpg(server.pid, signal.SIGKILL)
-            server.wait(timeout=15)
+    with served_app(masklens_home, tmp_path / "streamlit.log") as base, chromium_page(chromium_executable) as page:
+        page.goto(f"{base}/Explain", timeout=60_000)
+        box = page.get_by_label("Text to explain")
+        box.wait_for(timeout=90_000)
+        box.fill("the acting is wooden but the score is wonderful")
+        box.press("Control+Enter")
+        page.get_by_text("wooden", exact=True).first.wait_for(timeout=120_000)
+        page.wait_for_function("document.querySelectorAll('.ml-row').length >= 3", timeout=120_000)
+        methods = page.eval_on_selector_all(".ml-row", "rows => rows.map(r => r.dataset.method)")
+        assert methods == ["vmask", "zero", "marginal"]
+        chips = page.locator('.ml-row[data-method="zero"] .ml-chip')
+        assert chips.count() == 9
+        assert page.locator('[data-testid="stException"]').count() == 0
+        # opened by URL first thing, the page draws its own sidebar links (ui.common.page_setup)
+        nav = page.locator('[data-testid="stSidebar"]').inner_text()
+        assert "Faithfulness" in nav and "common" not in nav.lower(), nav
+        if os.environ.get("MASKLENS_E2E_SCREENSHOT"):
+            page.screenshot(path=os.environ["MASKLENS_E2E_SCREENSHOT"], full_page=True)
 
 
 def test_adding_a_method_computes_only_that_method(explain_page, monkeypatch):
