@@ -9,7 +9,7 @@ from __future__ import annotations
 import pandas as pd
 import streamlit as st
 
-from core.metrics.importance import DEFAULT_MIN_COUNT
+from core.viz.importance import CLOUD_MIN_COUNT
 from ui.common import guarded, page_setup, registry_listing
 
 MASK_METHODS = ("vmask", "iba", "l2x", "evarm", "evarm_mask")
@@ -158,10 +158,13 @@ def main() -> None:
                                     index=others.index(DEFAULT_COMPARE) if DEFAULT_COMPARE in others else 0,
                                     help="VMASK Figure 3 compares VMASK and IBA word clouds")
     top_k = controls[2].slider("Words in the cloud", 10, 300, 100, step=10)
-    min_count = controls[3].number_input("Minimum training count", 1, 1000, DEFAULT_MIN_COUNT, key="imp_min_count",
-                                         help="only words seen at least this often in training: a word model's "
-                                              "mask reads only the embedding, so a word seen once is scored like "
-                                              "its neighbours in GloVe space")
+    min_count = controls[3].number_input("Minimum training count", 1, 1000, CLOUD_MIN_COUNT, key="imp_min_count",
+                                         help=f"Only words seen at least this often in training go in the clouds. "
+                                              f"Default {CLOUD_MIN_COUNT}: the shipped CNN-VMASK cloud is then led by "
+                                              "task words (enjoyable, engrossing, tedious, boring, dull); with 5 by "
+                                              "weather words (sloppy, choppy, monsoon), with 1 by words seen once "
+                                              "(a word model's mask reads only the embedding, so a rare word is "
+                                              "scored like its GloVe neighbours).")
     selected = [model_name] + ([] if compare == NONE else [compare])
     show_clouds(models, selected, top_k, int(min_count))
     with guarded(f"Could not compare frequency and importance for {model_name}"):

@@ -5,10 +5,13 @@ instant) and draws AOPC vs k, post-hoc accuracy vs k, the MoRF/LeRF degradation 
 AUC_rep curves and ERASER comprehensiveness / sufficiency per threshold, one colour per explainer,
 with a summary table and exports.
 
-While it runs, a progress bar counts the explanations and estimates the time they still need
-(the mean seconds of those computed in this run; stored ones are instant and left out; the
-metrics' time is not estimated). **Cancel** (as Stop in the toolbar, a changed widget or a closed
-tab) stops the run at the next bar update, that is between two explanations: Streamlit raises
+Before a run, a caption gives each chosen explainer's expected seconds per example on this model
+(:func:`core.explain.registry.estimate_seconds` on a typical test example). While it runs, a
+progress bar says what is under way ("explaining with LIME: 12/60 sentences · about 40 s left",
+then "computing AOPC for LIME"; :class:`core.viz.faithfulness.ProgressWords`) and estimates the
+time the explanations still need (the mean seconds of those computed in this run; stored ones are
+instant and left out; the metrics' time is not estimated). **Cancel** (as Stop in the toolbar, a
+changed widget or a closed tab) stops the run at the next bar update, that is between two explanations: Streamlit raises
 from that ``st.*`` call (see :mod:`pages/1_Explain.py`), the store writes what was explained on the way
 out, and pressing **Evaluate** again resumes from there.
 """
@@ -20,7 +23,8 @@ import json
 import streamlit as st
 
 from core.evaluation.common import DELETION_LABELS, HIGHER_IS_BETTER, METRIC_LABELS
-from ui.common import (data_picker, guarded, hf_model_adder, page_setup, progress_bar, registry_listing)
+from ui.common import (cached_model, checkpoint_stamp, data_picker, guarded, hf_model_adder, page_setup, progress_bar,
+                       registry_listing)
 
 DEFAULT_MODEL = "cnn-vmask-movie-snippets"
 DEFAULT_EXPLAINERS = ("vmask", "zero", "lime")
@@ -30,32 +34,35 @@ CANCELLED_KEY = "faithfulness_cancelled"
 
 
 def controls(models: list[str], pair_models: set[str], records: dict[str, dict]) -> dict:
-    """The evaluation settings chosen in the page's widgets (pair models get the pair explainers and metrics)."""
+    """The evaluation settings chosen in the page's widgets (pair models get the pair explainers and metrics).
+
+    Explainers and metrics each get a full-width row, so every chosen one is readable.
+    """
     from core.evaluation.pairs import PAIR_METRICS
     from core.evaluation.runner import DELETIONS, METRICS
     from core.explain.registry import explainers_for
     from core.metrics.pairs import PAIR_OPERATIONS
 
-    columns = st.columns([2, 3, 2])
-    model = columns[0].selectbox("Model", models, index=models.index(DEFAULT_MODEL) if DEFAULT_MODEL in models else 0)
+    top = st.columns([2, 2, 3])
+    model = top[0].selectbox("Model", models, index=models.index(DEFAULT_MODEL) if DEFAULT_MODEL in models else 0)
     pair = model in pair_models
-    dataset = data_picker(records[model], "faithfulness", columns[0])
-    names = list(explainers_for("pair" if pair else "text"))
+    kind = "pair" if pair else "text"
+    dataset = data_picker(records[model], "faithfulness", top[1])
+    labels = {name: cls.label for name, cls in explainers_for(kind).items()}
     defaults = PAIR_DEFAULT_EXPLAINERS if pair else DEFAULT_EXPLAINERS
-    explainers = columns[1].multiselect("Explainers", names, default=[e for e in defaults if e in names],
-                                        key=f"explainers-{'pair' if pair else 'text'}",
-                                        help="vmask and global need a mask model; marginal takes ~0.2 s a "
-                                             "sentence on a laptop CPU, lime ~0.05 s, the others milliseconds; "
-                                             "for pairs GMASK ~2 s a pair with DAttn.")
+    explainers = st.multiselect("Explainers", list(labels), default=[e for e in defaults if e in labels],
+                                key=f"explainers-{kind}", format_func=lambda name: labels.get(name, name),
+                                help="The explanation methods to compare. The VMASK mask and global word importance "
+                                     "need a mask model; the caption below gives each one's expected time on this "
+                                     "model.")
     metric_names = list(PAIR_METRICS if pair else METRICS)
-    metrics = columns[2].multiselect("Metrics", metric_names, default=metric_names,
-                                     key=f"metrics-{'pair' if pair else 'text'}",
-                                     format_func=lambda m: METRIC_LABELS.get(m, m))
+    metrics = st.multiselect("Metrics", metric_names, default=metric_names, key=f"metrics-{kind}",
+                             format_func=lambda m: METRIC_LABELS.get(m, m))
     row = st.columns(4)
     n = row[0].number_input("Test examples (n)", min_value=1, max_value=5000, value=100, step=50)
     seed = row[1].number_input("Seed", min_value=0, max_value=2**31 - 1, value=0, step=1)
     operation = row[2].selectbox("Deletion (AOPC, degradation)", list(PAIR_OPERATIONS if pair else DELETIONS),
-                                 format_func=DELETION_LABELS.get, key=f"operation-{'pair' if pair else 'text'}",
+                                 format_func=DELETION_LABELS.get, key=f"operation-{kind}",
                                  help="Pair models: words are removed from either text.")
     aopc_k = row[3].number_input("AOPC K", min_value=1, max_value=50, value=10, step=1,
                                  help="The VMASK paper's Table 4 uses 5, GMASK 10.")
@@ -63,10 +70,79 @@ def controls(models: list[str], pair_models: set[str], records: dict[str, dict])
             "seed": int(seed), "operation": operation, "aopc_k": int(aopc_k), "dataset": dataset}
 
 
-def progress_text(progress) -> str:
-    """The bar's text: ``"<stage>: done/total explanations · about N s left"`` (no estimate once all are done)."""
-    left = f" · {progress.describe()}" if progress.done < progress.total else ""
-    return f"{progress.stage or 'starting'}: {progress.done}/{progress.total} explanations{left}"
+def explainer_labels() -> dict[str, str]:
+    """Explainer name -> its declared label (``explainers_for()[name].label``), as the Explain page shows them."""
+    from core.explain.registry import explainers_for
+
+    return {name: cls.label for name, cls in explainers_for().items()}
+
+
+@st.cache_data(show_spinner="Reading the test sample…", max_entries=32)
+def cached_sample(model: str, stamp: str, n: int, seed: int, dataset: str | None):
+    """The examples the evaluation explains (:func:`core.viz.faithfulness.evaluation_sample`)."""
+    from core.data.datasets import load_dataset
+    from core.viz.faithfulness import evaluation_sample
+
+    return evaluation_sample(model, n, seed, data=load_dataset(dataset) if dataset else None)
+
+
+def sample_of(settings: dict, record: dict):
+    """The settings' test sample, or None when it cannot be read ahead (the page then says less)."""
+    try:
+        return cached_sample(settings["model"], checkpoint_stamp(record["path"]), settings["n"], settings["seed"],
+                             settings.get("dataset"))
+    except Exception:  # noqa: BLE001 - only the counts and the estimate need it; evaluate reports real errors
+        return None
+
+
+@st.cache_resource(show_spinner="Loading the masked LM for the estimate…", max_entries=1)
+def cached_mlm():
+    """The shipped MLM (marginalization's likelihood), loaded once."""
+    from core.lm.mlm import load_likelihood
+
+    return load_likelihood("mlm")
+
+
+@st.cache_data(show_spinner="Estimating the time…", max_entries=200)
+def cached_estimate(name: str, path: str, stamp: str, methods: tuple[str, ...], example_json: str) -> dict:
+    """Expected seconds per example of each method (:func:`core.explain.registry.estimate_seconds`)."""
+    from core.explain.registry import estimate_seconds
+
+    example = json.loads(example_json)
+    text, text_b = example if isinstance(example, list) else (example, None)
+    likelihood = cached_mlm() if "marginal" in methods else None
+    return estimate_seconds(cached_model(name, path, stamp), text, list(methods), likelihood=likelihood,
+                            text_b=text_b)
+
+
+def seconds_text(seconds: float) -> str:
+    """``0.004 s``, ``2.3 s``, ``40 s``, ``3.5 min``."""
+    if seconds < 1:
+        return f"{seconds:.2g} s"
+    if seconds < 90:
+        return f"{seconds:.2g} s" if seconds < 10 else f"{seconds:.0f} s"
+    return f"{seconds / 60:.1f} min" if seconds < 5400 else f"{seconds / 3600:.1f} h"
+
+
+def show_estimate(record: dict, settings: dict, sample, labels: dict[str, str]) -> None:
+    """A caption: each chosen explainer's expected seconds per example on this model, and the total for n."""
+    if sample is None or not sample.inputs:
+        return
+    try:
+        estimates = cached_estimate(record["name"], record["path"], checkpoint_stamp(record["path"]),
+                                    settings["explainers"], json.dumps(sample.typical()))
+    except Exception as err:  # noqa: BLE001 - an estimate is only a hint
+        st.caption(f"No time estimate for this model: {err}")
+        return
+    known = {m: s for m, s in estimates.items() if s is not None}
+    if not known:
+        return
+    one = sample.unit[:-1]
+    each = ", ".join(f"{labels.get(m, m)} ≈ {seconds_text(s)}" for m, s in known.items())
+    total = sum(known.values()) * len(sample.inputs)
+    st.caption(f"Expected time on this machine for this model, per {one}: {each}; about {seconds_text(total)} "
+               f"for {len(sample.inputs)} {sample.unit} (estimated from each explainer's classifier passes on a "
+               f"typical test {one}; explanations already stored are instant, metrics not included).")
 
 
 def mark_cancelled() -> None:
@@ -74,28 +150,38 @@ def mark_cancelled() -> None:
     st.session_state[CANCELLED_KEY] = True
 
 
-def run_evaluation(settings: dict) -> list[dict]:
-    """Evaluate with a progress bar and a Cancel button; the records are kept in the session for these settings."""
+def run_evaluation(settings: dict, sample, labels: dict[str, str]) -> dict:
+    """Evaluate with a progress bar and a Cancel button; the results are kept in the session for these settings.
+
+    Returns ``{"settings", "records", "seconds"}``: ``seconds`` maps each explainer to the mean seconds one
+    explanation took when it was computed (:func:`core.viz.faithfulness.stored_seconds`).
+    """
     from core.data.datasets import load_dataset
     from core.evaluation import evaluate
+    from core.viz.faithfulness import ProgressWords, stored_seconds
 
     data = load_dataset(settings["dataset"]) if settings.get("dataset") else None
     cancel = st.empty()
     cancel.button("Cancel", key="faithfulness_cancel", on_click=mark_cancelled,
                   help="Stops after the explanation under way; those done stay in the store, so Evaluate resumes.")
-    with progress_bar(0, progress_text) as progress:
+    words = ProgressWords(len(sample.inputs) if sample else None, labels, sample.unit if sample else "examples")
+    with progress_bar(0, words) as progress:
         records = evaluate(settings["model"], explainers=settings["explainers"], metrics=settings["metrics"],
                            n=settings["n"], seed=settings["seed"], operation=settings["operation"],
                            aopc_k=settings["aopc_k"], progress=False, on_progress=progress, data=data)
     cancel.empty()
-    st.session_state[RESULTS_KEY] = {"settings": settings, "records": records}
-    return records
+    results = {"settings": settings, "records": records,
+               "seconds": stored_seconds(records, sample) if sample else {}}
+    st.session_state[RESULTS_KEY] = results
+    return results
 
 
-def show_results(settings: dict, records: list[dict]) -> None:
-    """Summary table, the four figures in a grid and the exports."""
+def show_results(results: dict) -> None:
+    """Summary table (the chosen metrics' columns only), the figures in a grid and the exports."""
     from core.viz.faithfulness import (
         ERASER_METRICS,
+        SECONDS_COLUMN,
+        SECONDS_HELP,
         aopc_figure,
         auc_rep_figure,
         curve_points,
@@ -105,21 +191,26 @@ def show_results(settings: dict, records: list[dict]) -> None:
         summary_table,
     )
 
+    settings, records = results["settings"], results["records"]
     for record in records:
         if record.get("skipped"):
             st.caption(f"Skipped **{record['explainer']}**: {record['skipped']}")
         elif record.get("errors"):
             st.caption(f"**{record['explainer']}** could not explain {len(record['errors'])} sentence(s) "
                        f"(e.g. no word the model knows); they are left out of its numbers.")
-    table = summary_table(records)
+    table = summary_table(records, metrics=settings["metrics"], seconds=results.get("seconds"), skipped=False)
     st.subheader("Summary")
-    st.dataframe(table, hide_index=True, column_config={
-        c: st.column_config.NumberColumn(format="%.4f") for c in table.columns if c not in ("explainer", "n", "skipped")})
-    better = {flag: ", ".join(METRIC_LABELS[m] for m, up in HIGHER_IS_BETTER.items() if up is flag)
+    config = {c: st.column_config.NumberColumn(format="%.4f") for c in table.columns if c not in ("explainer", "n")}
+    config[SECONDS_COLUMN] = st.column_config.NumberColumn(SECONDS_COLUMN, format="%.4f", help=SECONDS_HELP)
+    st.dataframe(table, hide_index=True, column_config=config)
+    chosen = [m for m in settings["metrics"] if any(m in r.get("metrics", {}) for r in records)]
+    better = {flag: ", ".join(METRIC_LABELS[m] for m in chosen if HIGHER_IS_BETTER.get(m) is flag)
               for flag in (True, False)}
-    st.caption(f"{better[True]}: higher is better. {better[False]}: lower is better. "
-               "Deletion: " + DELETION_LABELS[settings["operation"]] + ".")
-    metrics = set(settings["metrics"])
+    st.caption(" ".join(f"{names}: {word} is better." for names, word in ((better[True], "higher"),
+                                                                          (better[False], "lower")) if names)
+               + f" {SECONDS_COLUMN}: seconds one explanation took when it was computed (the column's help says "
+               "more). Deletion: " + DELETION_LABELS[settings["operation"]] + ".")
+    metrics = set(chosen)
     builders = [(m, f) for m, f in (("aopc", aopc_figure), ("posthoc", posthoc_figure),
                                     ("degradation", degradation_figure), ("auc_rep", auc_rep_figure)) if m in metrics]
     builders += [(m, lambda rs, m=m: eraser_figure(rs, m)) for m in ERASER_METRICS if m in metrics]
@@ -160,23 +251,27 @@ def main() -> None:
     if not models:
         st.info("No model is available. Train one on the Train page.")
         return
-    settings = controls(models, {r["name"] for r in records if r.get("pair")}, {r["name"]: r for r in records})
+    by_name = {r["name"]: r for r in records}
+    settings = controls(models, {r["name"] for r in records if r.get("pair")}, by_name)
     if not settings["explainers"] or not settings["metrics"]:
         st.info("Choose at least one explainer and one metric.")
         return
+    sample = sample_of(settings, by_name[settings["model"]])
+    labels = explainer_labels()
+    show_estimate(by_name[settings["model"]], settings, sample, labels)
     previous = st.session_state.get(RESULTS_KEY)
     if st.session_state.pop(CANCELLED_KEY, False):
         st.warning("Evaluation cancelled. The explanations computed so far are kept in the store: press "
                    "**Evaluate** to resume from there.")
     if st.button("Evaluate", type="primary"):
         with guarded("The evaluation failed"):
-            previous = {"settings": settings, "records": run_evaluation(settings)}
+            previous = run_evaluation(settings, sample, labels)
     if not previous:
         st.info("Press **Evaluate**. Settings evaluated before are served from the store at once.")
         return
     if previous["settings"] != settings:
         st.caption("Showing the last evaluation; the settings above have changed since. Press **Evaluate** to update.")
-    show_results(previous["settings"], previous["records"])
+    show_results(previous)
 
 
 page_setup("Faithfulness")

@@ -15,6 +15,7 @@ import streamlit as st
 from ui.common import guarded, page_setup, refresh_registry, registry_listing
 
 RUN_KEY = "train_run"
+START_KEY = "train_start_clicked"
 REFRESH_SECONDS = 1.0
 BUNDLED, UPLOAD = "bundled dataset", "upload a CSV"
 # Settings drawn as their own widgets; every other numeric TrainSettings field goes under "More settings".
@@ -221,6 +222,12 @@ def settings_panel(dataset: str):
                          name=typed.strip() or default_name, **values)
 
 
+def mark_start() -> None:
+    """The Start button's callback: runs before the next script run, so that run starts training and draws the
+    button disabled (a second click cannot start or queue another run)."""
+    st.session_state[START_KEY] = True
+
+
 def start_run(settings, data, overwrite: bool = False) -> None:
     """Validate and start a background run, kept in the session (errors are shown by ``guarded``)."""
     from core.training.background import TrainingRun
@@ -311,6 +318,7 @@ def main() -> None:
                 "`$MASKLENS_HOME/models` and appears in every page's model picker.")
     run = st.session_state.get(RUN_KEY)
     busy = run is not None and not run.state().done
+    clicked = st.session_state.pop(START_KEY, False)  # set by Start's callback; never kept for a later run
     chosen = None
     with guarded("The dataset cannot be used"):
         chosen = data_panel()
@@ -325,10 +333,12 @@ def main() -> None:
             if user_model_exists(settings.name):
                 st.warning(f"A model called {settings.name} exists. Choose another name, or replace it.")
                 overwrite = st.checkbox(f"Replace {settings.name}", key="train_overwrite")
-            if st.button("Start training", type="primary", disabled=busy, key="train_start"):
+            if clicked and not busy:  # start before the button is drawn, so it is drawn disabled
                 with guarded("Cannot start training"):
                     start_run(settings, data, overwrite)
                     busy = True
+            st.button("Start training", type="primary", disabled=busy, key="train_start", on_click=mark_start,
+                      help="Disabled while a run is going (from the moment it is clicked).")
     if busy:
         live_panel()
     elif st.session_state.get(RUN_KEY) is not None:

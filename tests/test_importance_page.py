@@ -8,7 +8,8 @@ import pytest
 from streamlit.testing.v1 import AppTest
 
 from core.metrics.association import class_association
-from core.viz.importance import frequency_importance_figure, word_cloud_image, word_cloud_png
+from core.viz.importance import (CHAR_PIXELS, CLOUD_MIN_COUNT, LINE_PIXELS, cloud_words, frequency_importance_figure,
+                                 place_labels, word_cloud_image, word_cloud_png)
 from tests.test_app import APP
 
 TIMEOUT = 180
@@ -28,7 +29,8 @@ def test_class_association_counts_and_log_odds_by_hand():
     table = class_association(TEXTS, LABELS, NAMES)
     assert list(table["word"]) == ["bad", "good", "awful", "fun"]
     rows = table.set_index("word")
-    assert rows.loc["good", "count"] == 3 and rows.loc["good", "count: pos"] == 3 and rows.loc["good", "count: neg"] == 0
+    assert rows.loc["good", "count"] == 3 and rows.loc["good", "count: pos"] == 3
+    assert rows.loc["good", "count: neg"] == 0
     assert rows.loc["bad", "count"] == 3 and rows.loc["bad", "count: pos"] == 1 and rows.loc["bad", "count: neg"] == 2
     assert rows.loc["good", "class"] == "pos"
     assert rows.loc["good", "log_odds"] == pytest.approx(math.log(4 / 9) - math.log(1 / 7))
@@ -58,6 +60,26 @@ def test_word_cloud_png_is_png_and_deterministic():
         word_cloud_png(["a"], [0.0])
 
 
+def _shipped_importance(name: str = "cnn-vmask-movie-snippets") -> dict:
+    import json
+
+    from core import paths
+
+    return json.loads((paths.SHIPPED_CHECKPOINTS_DIR / name / "config.json").read_text())["global_importance"]
+
+
+def test_the_default_minimum_count_gives_a_cloud_of_task_words():
+    importance = _shipped_importance()
+    count = dict(zip(importance["words"], importance["counts"]))
+    cloud = cloud_words(importance["words"], importance["scores"], importance["counts"])  # the page's default
+    assert CLOUD_MIN_COUNT == 20 and all(count[w] >= CLOUD_MIN_COUNT for w in cloud)
+    assert {"dull", "wonderful", "boring", "enjoyable"} <= set(cloud)  # sentiment words are in the 100
+    assert {"enjoyable", "tedious", "boring"} <= set(cloud[:10])
+    assert not {"seaworthy", "damsel"} & set(cloud)
+    seen_once = cloud_words(importance["words"], importance["scores"], importance["counts"], min_count=1)
+    assert not {"dull", "boring"} & set(seen_once[:30])  # without the filter the task words are not in the lead
+
+
 def test_frequency_importance_figure_marks_top_words_and_shows_r():
     import pandas as pd
 
@@ -72,6 +94,50 @@ def test_frequency_importance_figure_marks_top_words_and_shows_r():
     assert len(fig.data[1].text) == 10 and len(fig.data[0].x) == 30
     auto = frequency_importance_figure(table, top_k=10)
     assert "Pearson r = " in auto.layout.title.text and "nan" not in auto.layout.title.text
+    labels = [a.text for a in fig.layout.annotations]
+    assert len(labels) == len(set(labels)) == len(set(fig.data[1].text) | set(fig.data[2].text))  # each word once
+    assert fig.data[1].mode == "markers"  # the words are annotations, spread apart, not text at the marker
+
+
+def _boxes(points, texts, offsets):
+    return [(x + dx - (CHAR_PIXELS * len(t) + 4) / 2, y + dy - LINE_PIXELS / 2,
+             x + dx + (CHAR_PIXELS * len(t) + 4) / 2, y + dy + LINE_PIXELS / 2)
+            for (x, y), t, (dx, dy) in zip(points, texts, offsets)]
+
+
+def _overlapping(boxes) -> list[tuple[int, int]]:
+    return [(i, j) for i, a in enumerate(boxes) for j, b in enumerate(boxes[:i])
+            if min(a[2], b[2]) > max(a[0], b[0]) and min(a[3], b[3]) > max(a[1], b[1])]
+
+
+def test_labels_of_a_tight_cluster_do_not_overlap():
+    points = [(300 + 3 * i, 150 + 2 * (i % 3)) for i in range(10)]  # ten points within 30 x 5 pixels
+    texts = ["enjoyable", "engrossing", "forgettable", "gorgeous", "tedious", "boring", "uneven", "mildly",
+             "thoroughly", "refreshing"]
+    offsets = place_labels(points, texts)
+    assert _overlapping(_boxes(points, texts, offsets)) == []
+    assert all(abs(dx) + abs(dy) > 0 for dx, dy in offsets)  # none left on its point
+
+
+def test_the_shipped_scatter_labels_do_not_overlap():
+    import json
+
+    import numpy as np
+
+    from core import paths
+    from core.metrics.importance import frequency_importance
+    from core.viz.importance import _to_pixels
+
+    importance = json.loads((paths.SHIPPED_CHECKPOINTS_DIR / "cnn-vmask-movie-snippets" / "config.json").read_text()
+                            )["global_importance"]
+    table = frequency_importance(importance["words"], importance["scores"], importance["counts"]).table
+    fig = frequency_importance_figure(table, top_k=10)
+    notes = fig.layout.annotations
+    data = table[table["frequency"] > 0]
+    points = _to_pixels([10 ** a.x for a in notes], [a.y for a in notes], data)
+    boxes = _boxes(points, [a.text for a in notes], [(a.ax, a.ay) for a in notes])
+    assert len(notes) >= 15 and _overlapping(boxes) == []
+    assert np.allclose([10 ** a.x for a in notes[:10]], fig.data[1].x)  # log axis: x is log10(frequency)
 
 
 @pytest.fixture
@@ -96,6 +162,8 @@ def test_page_with_default_models(importance_page):
     assert any("Pearson r" in m.value for m in at.markdown)
     assert any("-0.08" in c.value for c in at.caption)
     assert len(at.get("download_button")) == 3
+    box = at.number_input(key="imp_min_count")
+    assert box.value == CLOUD_MIN_COUNT == 20 and "Default 20" in box.help and "dull" in box.help
 
 
 def test_only_mask_models_are_listed(importance_page):

@@ -262,3 +262,30 @@ def test_representations_page_leaves_no_progress_bar_behind(masklens_home):
     at = page(REPR_PAGE, repr_n=50, repr_perplexity=10.0, repr_right="(none)")
     ok(at)
     assert len(at.get("plotly_chart")) == 1 and not at.get("progress")
+
+
+def test_start_training_is_disabled_right_after_the_click(masklens_home):
+    at = page(TRAIN_PAGE)
+    at.text_input(key="train_name").input("apptest-once")
+    assert not at.button(key="train_start").disabled
+    at = start(at, train_epochs_cnn=200, train_max_train=500)  # long enough to be running still
+    ok(at)
+    first = at.session_state["train_run"]
+    assert at.button(key="train_start").disabled  # drawn disabled in the very run the click caused
+    assert "train_start_clicked" not in at.session_state
+    at.session_state["train_start_clicked"] = True  # what a second click's callback would do
+    at.run()
+    assert at.session_state["train_run"] is first and at.button(key="train_start").disabled  # nothing queued
+    at.button(key="train_stop").click().run()
+    assert wait_for_run(at).state().status == "stopped"
+    at.run()
+    assert not at.button(key="train_start").disabled  # free again once the run ended
+
+
+def test_train_page_loss_legend_names_the_window():
+    from core.viz.training import loss_figure
+
+    per_step = loss_figure([1.0, 0.8, 0.7], steps_per_epoch=5)
+    assert [t.name for t in per_step.data if t.showlegend is not False] == ["loss per step"]
+    averaged = loss_figure([1.0] * 40, steps_per_epoch=40)
+    assert [t.name for t in averaged.data] == ["loss per step", "moving average over 4 steps"]

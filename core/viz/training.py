@@ -19,19 +19,31 @@ def smoothed(values: Sequence[float], window: int) -> np.ndarray:
     return (sums[index] - sums[start]) / (index - start)
 
 
+def smoothing_window(steps_per_epoch: int | None) -> int:
+    """Steps the loss curve is averaged over: a tenth of an epoch (of 50 steps when unknown), at least 1."""
+    return max(1, (steps_per_epoch or 50) // 10)
+
+
+def smoothed_label(window: int) -> str:
+    """The legend of a loss curve averaged over ``window`` steps: "loss per step" for 1, else
+    "moving average over N steps"."""
+    return "loss per step" if window == 1 else f"moving average over {window} steps"
+
+
 def loss_figure(losses: Sequence[float], steps_per_epoch: int | None = None) -> go.Figure:
-    """Training loss of every optimizer step, with a moving average over about a tenth of an epoch.
+    """Training loss of every optimizer step, with a moving average over about a tenth of an epoch
+    (:func:`smoothing_window`; with a window of one step the legend says "loss per step" once).
 
     Args:
         losses: loss of step 1, 2, ... (the method's full objective, e.g. CE + beta * regulariser).
         steps_per_epoch: when given, epochs are marked by dotted vertical lines.
     """
     steps = np.arange(1, len(losses) + 1)
-    window = max(1, (steps_per_epoch or 50) // 10)
-    figure = go.Figure([
-        go.Scatter(x=steps, y=list(losses), mode="lines", name="loss per step", line={"width": 1},
-                   opacity=0.35),
-        go.Scatter(x=steps, y=smoothed(losses, window), mode="lines", name=f"moving average ({window} steps)"),
+    window = smoothing_window(steps_per_epoch)
+    figure = go.Figure([  # a 1-step "average" is the loss itself: then the legend names it once
+        go.Scatter(x=steps, y=list(losses), mode="lines", name=smoothed_label(1), line={"width": 1},
+                   opacity=0.35, showlegend=window > 1),
+        go.Scatter(x=steps, y=smoothed(losses, window), mode="lines", name=smoothed_label(window)),
     ])
     if steps_per_epoch:
         for boundary in range(steps_per_epoch, len(losses), steps_per_epoch):
