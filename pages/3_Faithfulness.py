@@ -67,7 +67,28 @@ def controls(models: list[str], pair_models: set[str], records: dict[str, dict])
     aopc_k = row[3].number_input("AOPC K", min_value=1, max_value=50, value=10, step=1,
                                  help="The VMASK paper's Table 4 uses 5, GMASK 10.")
     return {"model": model, "explainers": tuple(explainers), "metrics": tuple(metrics), "n": int(n),
-            "seed": int(seed), "operation": operation, "aopc_k": int(aopc_k), "dataset": dataset}
+            "seed": int(seed), "operation": operation, "aopc_k": int(aopc_k), "dataset": dataset,
+            "ray": ray_controls()}
+
+
+def ray_controls() -> dict | None:
+    """Where the explanations are computed: None for this process, else the Ray engine's options."""
+    with st.expander("Compute on Ray (optional)"):
+        on = st.toggle("Explain on Ray workers", key="faithfulness_ray",
+                       help="The same numbers as in this process (README \"Scale-out with Ray\"); needs "
+                            "`pip install -r requirements-ray.txt`.")
+        columns = st.columns([3, 1, 1])
+        address = columns[0].text_input("Ray address", key="faithfulness_ray_address", disabled=not on,
+                                        placeholder="empty: start a local Ray; auto; ray://host:10001")
+        workers = columns[1].number_input("Workers", 1, 512, 2, key="faithfulness_ray_workers", disabled=not on)
+        gpus = columns[2].number_input("GPUs per worker", 0.0, 8.0, 0.0, step=0.5, key="faithfulness_ray_gpus",
+                                       disabled=not on)
+    return {"address": address.strip() or None, "workers": int(workers), "gpus_per_worker": float(gpus)} if on else None
+
+
+def without_engine(settings: dict) -> dict:
+    """The settings that decide the numbers (not where they were computed)."""
+    return {key: value for key, value in settings.items() if key != "ray"}
 
 
 def explainer_labels() -> dict[str, str]:
@@ -158,6 +179,7 @@ def run_evaluation(settings: dict, sample, labels: dict[str, str]) -> dict:
     """
     from core.data.datasets import load_dataset
     from core.evaluation import evaluate
+    from core.evaluation.engines import make_engine
     from core.viz.faithfulness import ProgressWords, stored_seconds
 
     data = load_dataset(settings["dataset"]) if settings.get("dataset") else None
@@ -165,10 +187,15 @@ def run_evaluation(settings: dict, sample, labels: dict[str, str]) -> dict:
     cancel.button("Cancel", key="faithfulness_cancel", on_click=mark_cancelled,
                   help="Stops after the explanation under way; those done stay in the store, so Evaluate resumes.")
     words = ProgressWords(len(sample.inputs) if sample else None, labels, sample.unit if sample else "examples")
-    with progress_bar(0, words) as progress:
-        records = evaluate(settings["model"], explainers=settings["explainers"], metrics=settings["metrics"],
-                           n=settings["n"], seed=settings["seed"], operation=settings["operation"],
-                           aopc_k=settings["aopc_k"], progress=False, on_progress=progress, data=data)
+    engine = make_engine("ray", **settings["ray"]) if settings.get("ray") else make_engine("local")
+    try:
+        with progress_bar(0, words) as progress:
+            records = evaluate(settings["model"], explainers=settings["explainers"], metrics=settings["metrics"],
+                               n=settings["n"], seed=settings["seed"], operation=settings["operation"],
+                               aopc_k=settings["aopc_k"], progress=False, on_progress=progress, data=data,
+                               engine=engine)
+    finally:
+        engine.close()
     cancel.empty()
     results = {"settings": settings, "records": records,
                "seconds": stored_seconds(records, sample) if sample else {}}
@@ -269,7 +296,7 @@ def main() -> None:
     if not previous:
         st.info("Press **Evaluate**. Settings evaluated before are served from the store at once.")
         return
-    if previous["settings"] != settings:
+    if without_engine(previous["settings"]) != without_engine(settings):  # where it ran does not change results
         st.caption("Showing the last evaluation; the settings above have changed since. Press **Evaluate** to update.")
     show_results(previous)
 

@@ -236,3 +236,32 @@ def test_page_shows_no_none_for_a_pair_model(masklens_home):
     assert not at.dataframe[0].value.isna().any().any()
     texts = [e.value for e in (*at.markdown, *at.caption, *at.info, *at.warning)]
     assert not any("None" in t for t in texts), texts
+
+
+def test_the_page_hands_a_run_to_ray_and_a_local_run_reuses_what_it_stored(masklens_home, monkeypatch):
+    pytest.importorskip("ray", reason="ray is not installed")
+    import core.evaluation.engines as engines
+
+    built = []
+
+    class CountingRay(engines.RayEngine):
+        def __init__(self, **options):
+            super().__init__(**options)
+            built.append(options)
+
+    monkeypatch.setattr(engines, "RayEngine", CountingRay)
+    at = AppTest.from_file(APP, default_timeout=300).run().switch_page(PAGE).run()
+    next(box for box in at.multiselect if box.label == "Explainers").set_value(["zero"])
+    next(box for box in at.multiselect if box.label == "Metrics").set_value(["aopc"])
+    at.number_input[0].set_value(6).run()
+    at.toggle(key="faithfulness_ray").set_value(True).run()
+    at.number_input(key="faithfulness_ray_workers").set_value(1).run()
+    next(b for b in at.button if b.label == "Evaluate").click().run()
+    assert not at.exception and not at.error, [e.value for e in at.exception] + [e.value for e in at.error]
+    assert built == [{"address": None, "workers": 1, "gpus_per_worker": 0.0}]
+    on_ray = at.dataframe[0].value
+    at.toggle(key="faithfulness_ray").set_value(False).run()
+    next(b for b in at.button if b.label == "Evaluate").click().run()
+    local = at.dataframe[0].value  # served from the store Ray's explanations went into (same store keys)
+    assert on_ray.drop(columns=[c for c in on_ray.columns if "s /" in c]).equals(
+        local.drop(columns=[c for c in local.columns if "s /" in c]))

@@ -9,12 +9,10 @@ import numpy as np
 import pandas as pd
 import plotly.graph_objects as go
 
+from core.metrics.importance import DEFAULT_MIN_COUNT
 
-CLOUD_MIN_COUNT = 20
-"""Default minimum training count of a cloud's words (the Dataset importance page's box). With 20 the
-shipped CNN-VMASK cloud is led by task words (enjoyable, engrossing, forgettable, gorgeous, tedious,
-boring; dull 12th, wonderful 71st); with 5 by weather words (sloppy, choppy, breezy, monsoon, soggy), with 1
-by words seen once; the CNN-IBA cloud needs it as much (names seen once at 1, "attal", "callar" at 5)."""
+
+CLOUD_MIN_COUNT = DEFAULT_MIN_COUNT  # the Dataset importance page's default (see core.metrics.importance)
 
 
 def cloud_words(words: Sequence[str], scores: Sequence[float], counts: Sequence[int],
