@@ -24,15 +24,17 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 
-def explain_all(model_name: str, explainer: str, n: int, engine, likelihood) -> tuple[float, dict]:
+def explain_all(model_name: str, explainer: str, n: int, engine, likelihood, dataset: str | None = None
+                ) -> tuple[float, dict]:
     """(seconds, {id: scores}) of explaining ``n`` test examples into a fresh store with ``engine``."""
     from core.evaluation.common import explainer_params, fill_explanations, sample_ids
     from core.evaluation.store import EvaluationStore
+    from core.data.datasets import load_dataset
     from core.data.model_data import model_dataset
     from core.models import load_model
 
     model = load_model(model_name, device="cpu")
-    test = model_dataset(model.config, model.path).test
+    test = model_dataset(model.config, model.path, load_dataset(dataset) if dataset else None).test
     ids = sample_ids(list(test.ids), n, 0)
     store = EvaluationStore(tempfile.mkdtemp(prefix="scale-out-"))
     started = time.perf_counter()
@@ -51,6 +53,7 @@ def main(argv=None) -> int:
     parser.add_argument("--workers", default="1,2")
     parser.add_argument("--gpus-per-worker", type=float, default=0.0)
     parser.add_argument("--address")
+    parser.add_argument("--dataset", help="a bundled dataset, for a Hugging Face classifier (hf:...)")
     args = parser.parse_args(argv)
     from core.evaluation.engines import LocalEngine, RayEngine
     from core.lm.mlm import load_likelihood
@@ -58,12 +61,13 @@ def main(argv=None) -> int:
 
     threads = apply_thread_policy(1)  # one thread, as each Ray actor has: a like-for-like local baseline
     likelihood = load_likelihood("mlm", device="cpu")
-    rows = [("local", *explain_all(args.model, args.explainer, args.n, LocalEngine(), likelihood))]
+    rows = [("local", *explain_all(args.model, args.explainer, args.n, LocalEngine(), likelihood, args.dataset))]
     for count in (int(w) for w in args.workers.split(",")):
         engine = RayEngine(address=args.address, workers=count, gpus_per_worker=args.gpus_per_worker)
         engine.connect()  # Ray's own start (about 5 s here) is not part of the work
         try:
-            rows.append((f"ray x{count}", *explain_all(args.model, args.explainer, args.n, engine, likelihood)))
+            rows.append((f"ray x{count}", *explain_all(args.model, args.explainer, args.n, engine, likelihood,
+                                                      args.dataset)))
         finally:
             engine.close()
     base = rows[0][1]
