@@ -165,14 +165,15 @@ def test_integrated_gradients_completeness_on_roberta(models, target):
     assert abs(sum(explanation.scores) - gap) <= abs(explanation.details["convergence_delta"]) + 1e-4
 
 
-def test_every_metric_runs_through_evaluate_on_a_bundled_dataset(folders, likelihood, tmp_path):
+@pytest.mark.parametrize("family", hf_toy.FAMILIES)
+def test_every_metric_runs_through_evaluate_on_a_bundled_dataset(folders, likelihood, tmp_path, family):
     from core.data.datasets import load_dataset
     from core.evaluation.runner import evaluate
     from core.evaluation.metric_specs import METRIC_SPECS
     from core.evaluation.store import EvaluationStore
 
     metrics = [name for name, spec in METRIC_SPECS.items() if spec.applies_to_texts]
-    records = evaluate(f"hf:{folders['roberta']}", explainers=["zero", "lime"], metrics=metrics, n=3,
+    records = evaluate(f"hf:{folders[family]}", explainers=["zero", "lime"], metrics=metrics, n=3,
                        store=EvaluationStore(tmp_path), params={"lime": {"n_samples": 40}},
                        data=load_dataset("movie-snippets"), progress=False, device="cpu", likelihood=likelihood)
     for record in records:

@@ -8,7 +8,8 @@ import plotly.graph_objects as go
 import pytest
 
 from core.explain.base import PairExplanation
-from core.viz.pairs import chip, group_table, groups_figure, pair_rows_html, readable_text_color
+from core.viz.palette import readable_text_color
+from core.viz.pairs import chip, group_table, groups_figure, pair_rows_html
 
 WORDS_A, WORDS_B = ["who", "wrote", "hamlet", "?"], ["who", "painted", "it"]
 

@@ -108,3 +108,15 @@ def test_loss_legend_says_loss_per_step_or_moving_average_over_n_steps():
     assert [t.name for t in long.data] == ["loss per step", "moving average over 10 steps"]
     names = " ".join(t.name for fig in (short, long) for t in fig.data)
     assert "(1 steps)" not in names and "average (" not in names
+
+
+@pytest.mark.parametrize("chip, text", [("rgba(214,39,40,1.000)", "#fff"), ("rgba(214,39,40,0.200)", "#111"),
+                                        ("rgba(160,160,160,0.700)", "#111"), ("rgba(106,61,154,0.900)", "#fff"),
+                                        ("#ffffff", "#111")])
+def test_chip_text_is_whichever_of_dark_or_white_contrasts_more(chip, text):
+    from core.viz.palette import contrast_ratio, css_over_white, readable_text_color
+
+    assert readable_text_color(chip) == text
+    other = "#111111" if text == "#fff" else "#ffffff"
+    chosen = "#111111" if text == "#111" else "#ffffff"
+    assert contrast_ratio(chosen, css_over_white(chip)) >= contrast_ratio(other, css_over_white(chip))

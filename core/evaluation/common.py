@@ -70,7 +70,7 @@ def fill_explanations(store, model: Any, name: str, key_params: dict[str, Any], 
                       inputs_of: dict[str, str | tuple[str, str]], get_likelihood: Callable[[], Any] | None = None,
                       flush_every: int = FLUSH_EVERY, on_stored: Callable[[int], None] | None = None,
                       on_cached: Callable[[int], None] | None = None, engine: Any = None,
-                      model_source: str | None = None):
+                      model_source: str | None = None, on_shard: Callable[[int, int], None] | None = None):
     """Explain the ``ids`` the store lacks for (model, explainer ``name``, ``key_params``); returns
     (the :class:`~core.evaluation.store.ExplanationFile`, how many were explained now).
 
@@ -82,7 +82,8 @@ def fill_explanations(store, model: Any, name: str, key_params: dict[str, Any], 
     out of its timing). Either may raise to stop between explanations: what was explained is
     written to the store on the way out. ``engine`` computes them
     (:mod:`core.evaluation.engines`: this process by default, or a :class:`RayEngine`, whose
-    workers load ``model_source``, the name or path the model was loaded from).
+    workers load ``model_source``, the name or path the model was loaded from, and which reports
+    each finished shard to ``on_shard(done, total)``).
     """
     from core.evaluation.engines import LocalEngine
     from core.explain.registry import explainer_class, get_explainer
@@ -103,7 +104,7 @@ def fill_explanations(store, model: Any, name: str, key_params: dict[str, Any], 
 
     engine = engine if engine is not None else LocalEngine()
     explained = engine.fill(file, model, model_source or str(model.path or model.name), name, ctor, make_explainer,
-                            missing, inputs_of, flush_every, lambda: report(1))
+                            missing, inputs_of, flush_every, lambda: report(1), on_shard)
     return file, explained
 
 

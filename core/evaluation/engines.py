@@ -39,8 +39,10 @@ class LocalEngine:
 
     def fill(self, file, model: Any, model_source: str, name: str, ctor: dict[str, Any],
              make_explainer: Callable[[], Any], missing: Sequence[str], inputs_of: dict[str, Any],
-             flush_every: int, on_each: Callable[[], None]) -> int:
-        """Explain ``missing`` into ``file``; returns how many were tried (see ``ExplanationFile.fill``)."""
+             flush_every: int, on_each: Callable[[], None], on_shard: Callable[[int, int], None] | None = None) -> int:
+        """Explain ``missing`` into ``file``; returns how many were tried (see ``ExplanationFile.fill``).
+
+        ``on_shard`` is not called: this engine does not shard."""
         explainer = make_explainer()
 
         def explain_one(i: str) -> dict[str, Any]:
@@ -182,8 +184,10 @@ class RayEngine:
 
     def fill(self, file, model: Any, model_source: str, name: str, ctor: dict[str, Any],
              make_explainer: Callable[[], Any], missing: Sequence[str], inputs_of: dict[str, Any],
-             flush_every: int, on_each: Callable[[], None]) -> int:
-        """Explain ``missing`` on the actors, storing each shard's records as it comes back; returns how many."""
+             flush_every: int, on_each: Callable[[], None], on_shard: Callable[[int, int], None] | None = None) -> int:
+        """Explain ``missing`` on the actors, storing each shard's records as it comes back; returns how many.
+
+        ``on_shard`` (and the engine's own) is called with (shards done, shards in all) after each shard."""
         pool = self._pool(model, model_source)
         shards = shards_of(missing, self.workers, self.shard_size)
         tasks = [[(i, inputs_of[i]) for i in shard] for shard in shards]
@@ -197,8 +201,9 @@ class RayEngine:
                     on_each()
                 if file.dirty >= flush_every:
                     file.flush()
-                if self.on_shard is not None:
-                    self.on_shard(done, len(tasks))
+                for report in (self.on_shard, on_shard):
+                    if report is not None:
+                        report(done, len(tasks))
         finally:
             file.flush()
         return tried

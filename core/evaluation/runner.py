@@ -208,7 +208,8 @@ def evaluate(model_name: str, explainers: Sequence[str] = EXPLAINER_NAMES, metri
                 store, model, name, key_params, ids, text_of, get_likelihood, flush_every,
                 on_stored=lambda count, stage=name: advance(count, stage),
                 on_cached=lambda count, stage=name: advance(count, stage, cached=True), engine=workers,
-                model_source=str(model_name))
+                model_source=str(model_name),
+                on_shard=lambda done, shards, stage=name: bar.set_postfix_str(f"{stage}: shard {done}/{shards}"))
             record["timing"]["explain"] = time.perf_counter() - started
             used = [i for i in ids if file.get(i) is not None]
             record["errors"] = {i: file.error(i) for i in ids if file.error(i) is not None}

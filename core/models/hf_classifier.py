@@ -108,17 +108,16 @@ def load_hf_parts(source: str) -> tuple[nn.Module, Any]:
 
     source = strip_prefix(source)
     folder = Path(source).expanduser()
-    where = (f"the folder {folder.resolve()}" if folder.exists() or source.startswith(("/", ".", "~"))
-             else f"the folder {folder.resolve()} (there is none) or the local Hugging Face cache ({_hub_cache()}) "
-                  f"under the name {source!r}")
-    hf_logging.disable_progress_bar()
     if not folder.exists() and source.startswith(("/", ".", "~")):
         raise ValueError(f"there is no folder {folder.resolve()}: give a folder written by save_pretrained, or the "
                          f"name of a model in the local Hugging Face cache ({_hub_cache()})")
+    target = str(folder) if folder.exists() else source
+    where = (f"the folder {folder.resolve()}" if folder.exists() else
+             f"the local Hugging Face cache ({_hub_cache()}) under the name {source!r} (no folder of that name here)")
+    hf_logging.disable_progress_bar()
     try:
-        model = AutoModelForSequenceClassification.from_pretrained(str(folder) if folder.exists() else source,
-                                                                   local_files_only=True)
-        tokenizer = AutoTokenizer.from_pretrained(str(folder) if folder.exists() else source, local_files_only=True)
+        model = AutoModelForSequenceClassification.from_pretrained(target, local_files_only=True)
+        tokenizer = AutoTokenizer.from_pretrained(target, local_files_only=True)
     except (OSError, ValueError, KeyError) as error:
         raise ValueError(f"cannot load a Hugging Face sequence classifier from {where} without the network: "
                          f"{str(error).splitlines()[0][:300]}") from error

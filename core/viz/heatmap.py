@@ -20,6 +20,7 @@ import html
 from typing import Sequence
 
 from core.explain.base import Explanation
+from core.viz.palette import readable_text_color
 
 SUPPORT_RGB = (214, 39, 40)   # red
 OPPOSE_RGB = (31, 119, 180)   # blue
@@ -127,12 +128,11 @@ def row_html(explanation: Explanation, scale: float) -> str:
     """One explanation as a line of coloured, focusable word chips, each with its tooltip (HTML fragment)."""
     chips = []
     for index, (word, score) in enumerate(zip(explanation.words, explanation.scores)):
-        alpha = min(abs(score) / scale, 1.0) if scale > 0 else 0.0
-        text_color = "#fff" if alpha > 0.6 else "#111"
+        background = chip_color(score, scale, explanation.signed)
         chips.append(
             f'<span class="ml-chip" tabindex="0" role="img" data-score="{score:.6g}" '
             f'aria-label="{html.escape(tooltip_text(explanation, index))}" '
-            f'style="background:{chip_color(score, scale, explanation.signed)};color:{text_color}">'
+            f'style="background:{background};color:{readable_text_color(background)}">'
             f'<span class="ml-word">{html.escape(word)}</span>{tooltip_html(explanation, index)}</span>')
     return (f'<div class="ml-row" data-method="{html.escape(explanation.method)}" '
             f'data-model="{html.escape(explanation.model_name)}">{" ".join(chips)}</div>')

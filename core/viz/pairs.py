@@ -15,7 +15,6 @@ that the word is in that group (hover a line, a node or a word for the numbers).
 from __future__ import annotations
 
 import html
-import re
 from typing import Any, Sequence
 
 import plotly.graph_objects as go
@@ -24,39 +23,18 @@ from plotly.colors import sample_colorscale
 from core.explain.base import PairExplanation
 from core.viz.heatmap import STYLE as HEATMAP_STYLE
 from core.viz.heatmap import chip_color, scale_bar_html, score_scale
+from core.viz.palette import DARK_TEXT, readable_text_color
 
 HUE_A = (231, 41, 138)    # pink, words of the first text in the group figure
 HUE_B = (31, 119, 180)    # blue, words of the second text in the group figure
 LINK = (117, 54, 160)     # purple word-to-group lines
 GROUP_SCALE = "Purples"   # group nodes, by importance psi in [0, 1]
-DARK_TEXT, LIGHT_TEXT = "#111", "#fff"
 MIN_PROB = 0.3            # a group's table row lists every word at least this probable in it
 Y_A, Y_GROUPS, Y_B = 1.0, 0.5, 0.0
 
 
 def _rgba(rgb: tuple[int, int, int], alpha: float) -> str:
     return f"rgba({rgb[0]},{rgb[1]},{rgb[2]},{min(max(alpha, 0.0), 1.0):.3f})"
-
-
-def _luminance(rgb: Sequence[float]) -> float:
-    """WCAG relative luminance of an sRGB colour (0-255 channels)."""
-    def linear(channel: float) -> float:
-        c = channel / 255
-        return c / 12.92 if c <= 0.04045 else ((c + 0.055) / 1.055) ** 2.4
-
-    red, green, blue = (linear(c) for c in rgb)
-    return 0.2126 * red + 0.7152 * green + 0.0722 * blue
-
-
-def readable_text_color(css_color: str, background: tuple[int, int, int] = (255, 255, 255)) -> str:
-    """``#111`` or ``#fff``, whichever contrasts more with ``css_color`` (``rgb(...)``/``rgba(...)``) as seen
-    over ``background`` (a translucent chip shows the page's white through it)."""
-    values = [float(v) for v in re.findall(r"[\d.]+", css_color)]
-    alpha = values[3] if len(values) > 3 else 1.0
-    seen = [alpha * c + (1 - alpha) * b for c, b in zip(values[:3], background)]
-    lum = _luminance(seen)
-    dark, light = _luminance((17, 17, 17)), 1.0
-    return DARK_TEXT if (lum + 0.05) / (dark + 0.05) >= (light + 0.05) / (lum + 0.05) else LIGHT_TEXT
 
 
 def chip(word: str, score: float, scale: float, side: str, unit: str, signed: bool = True) -> str:

@@ -12,6 +12,8 @@ here has at least 3:1 against white (the WCAG minimum for large text and graphic
 
 from __future__ import annotations
 
+import re
+
 import hashlib
 
 # plotly's qualitative Dark24: 24 distinct colours, each with contrast >= 3:1 on white
@@ -24,6 +26,8 @@ EXPLAINER_PALETTE = (
 CLOUD_COLORS = ("#440154", "#471365", "#482475", "#463480", "#414487", "#3b528b", "#355f8d", "#2f6c8e",
                 "#2a788e", "#25848e", "#21918c")
 MIN_CONTRAST = 3.0
+DARK_TEXT, LIGHT_TEXT = "#111", "#fff"
+DARK_TEXT_HEX = "#111111"
 
 
 def _rgb(color: str) -> tuple[float, float, float]:
@@ -41,6 +45,22 @@ def relative_luminance(color: str) -> float:
 
     red, green, blue = (linear(c) for c in _rgb(color))
     return 0.2126 * red + 0.7152 * green + 0.0722 * blue
+
+
+def css_over_white(css_color: str) -> str:
+    """A CSS ``rgb(...)``/``rgba(...)``/``#rrggbb`` colour as the ``#rrggbb`` seen over a white page."""
+    if css_color.startswith("#"):
+        return css_color
+    values = [float(v) for v in re.findall(r"[\d.]+", css_color)]
+    alpha = values[3] if len(values) > 3 else 1.0
+    seen = [round(alpha * c + (1 - alpha) * 255) for c in values[:3]]
+    return "#" + "".join(f"{min(max(c, 0), 255):02x}" for c in seen)
+
+
+def readable_text_color(css_color: str) -> str:
+    """``#111`` or ``#fff``, whichever contrasts more with the chip colour ``css_color`` seen over white."""
+    seen = css_over_white(css_color)
+    return DARK_TEXT if contrast_ratio(DARK_TEXT_HEX, seen) >= contrast_ratio("#ffffff", seen) else LIGHT_TEXT
 
 
 def contrast_ratio(color: str, background: str = "#ffffff") -> float:
