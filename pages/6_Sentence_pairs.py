@@ -97,7 +97,9 @@ def show_groups(explanation, key: str) -> None:
 
     st.markdown("**GMASK groups** — words of A (top, pink) and B (bottom, blue) linked to the groups that hold "
                 "them; a node's colour and size are the group's importance ψ, a line's width and opacity the "
-                "probability φ that the word is in that group (hover for the numbers).")
+                "probability φ that the word is in that group (hover for the numbers). As in the paper, GMASK "
+                f"groups only the {explanation.params.get('k', 10)} words IMASK ranks highest (at least one of "
+                "each text); the other words are in no group.")
     st.plotly_chart(groups_figure(explanation), key=key)
     st.dataframe(pd.DataFrame(group_table(explanation)), hide_index=True)
     st.caption(f"Each group lists the words most probably in it and any word with φ ≥ {MIN_PROB}; a group no "
