@@ -290,3 +290,19 @@ def test_vat_run_counts_its_phases(masklens_home):
     assert state.status == "finished", state.error
     assert state.step == planned.total_steps and len(state.history) == planned.epochs
     assert {h["phase"] for h in state.history} >= {"compress", "learn"}
+
+
+def test_the_child_does_not_run_the_page_script_that_started_it(masklens_home, tmp_path, monkeypatch):
+    """Streamlit runs a page as ``__main__``; spawn would import that script again in the child (running the
+    page outside Streamlit: slower starts and a log full of warnings)."""
+    import types
+
+    marker = tmp_path / "page-ran"
+    page = tmp_path / "5_Train.py"
+    page.write_text(f"from pathlib import Path\nPath({str(marker)!r}).write_text('ran')\n")
+    fake_main = types.ModuleType("__main__")
+    fake_main.__file__ = str(page)
+    monkeypatch.setitem(sys.modules, "__main__", fake_main)
+    run = TrainingRun(tiny(epochs=1), data=toy_dataset(n_train=100, n_eval=20))
+    assert run.start().join(WAIT) and run.state().status == "finished", run.state().error
+    assert not marker.exists()

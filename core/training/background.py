@@ -21,8 +21,10 @@ died stops at its next step.
 with a clear ``ValueError`` instead of inside the child. When training stops
 early, :func:`core.training.train` keeps the best epoch so far and still saves it.
 
-``spawn`` imports the parent's main module again in the child, so a script that starts
-runs must do it under ``if __name__ == "__main__":`` (Streamlit and pytest need nothing).
+``spawn`` imports the parent's main module again in the child. Streamlit runs a page as
+``__main__``, so the child would run the page script outside Streamlit (a slower start and a
+warning per Streamlit call); the child is started with a bare ``__main__`` instead
+(:func:`_main_module_not_reimported`), and ``_child_main`` needs nothing from it.
 
 The child applies :mod:`core.threads`' policy (a thread per free core, one on a busy machine,
 unless ``$MASKLENS_THREADS`` says otherwise; resolved in the parent): torch's default of one thread per core made the child and the
@@ -40,6 +42,8 @@ import sys
 import threading
 import time
 import traceback
+import types
+from contextlib import contextmanager
 from dataclasses import asdict, dataclass, field, replace
 from functools import cached_property
 from pathlib import Path
@@ -188,6 +192,23 @@ def _plain(value: Any) -> Any:
     NumPy and torch scalars become Python numbers; anything else JSON cannot hold becomes its ``str``.
     """
     return json.loads(json.dumps(value, default=lambda item: item.item() if hasattr(item, "item") else str(item)))
+
+
+_MAIN_SWAP = threading.Lock()
+
+
+@contextmanager
+def _main_module_not_reimported():
+    """While a spawn child starts: ``__main__`` is a bare module, so the child does not import the caller's
+    script (a Streamlit page) again. Under a lock, and put back at once."""
+    with _MAIN_SWAP:
+        main = sys.modules.get("__main__")
+        sys.modules["__main__"] = types.ModuleType("__main__")
+        try:
+            yield
+        finally:
+            if main is not None:
+                sys.modules["__main__"] = main
 
 
 def _child_main(conn) -> None:
@@ -395,7 +416,8 @@ class TrainingRun:
         try:
             process = context.Process(target=_child_main, args=(child_conn,), daemon=True,
                                       name=f"masklens-train-{self.settings.name}")
-            process.start()
+            with _main_module_not_reimported():
+                process.start()
             self._process = process
             child_conn.close()  # else the parent's copy keeps the pipe open and a dead child is never noticed
             return self._relay(conn)
