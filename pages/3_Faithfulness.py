@@ -249,7 +249,8 @@ def show_results(results: dict) -> None:
     st.caption("Each chart's camera button downloads it as PNG; the buttons below give HTML and the numbers.")
     on = f"{settings['dataset']}-" if settings.get("dataset") else ""
     stem = f"{settings['model']}-{on}n{settings['n']}-seed{settings['seed']}"
-    downloads = st.columns(2 + len(figures))
+    slots = 2 + len(figures)
+    downloads = [column for _ in range(0, slots, 4) for column in st.columns(4)]  # four a row: labels stay whole
     downloads[0].download_button("Summary (CSV)", table.to_csv(index=False), f"{stem}-summary.csv", "text/csv")
     downloads[1].download_button("Curves (CSV)", curve_points(records).to_csv(index=False), f"{stem}-curves.csv",
                                  "text/csv")

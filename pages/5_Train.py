@@ -331,7 +331,12 @@ def main() -> None:
             st.caption(f"Device: {describe_device()}" if settings.device == "auto" else f"Device: {settings.device}")
             overwrite = False
             if user_model_exists(settings.name):
-                st.warning(f"A model called {settings.name} exists. Choose another name, or replace it.")
+                just_trained = run is not None and run.state().done and run.settings.name == settings.name
+                if just_trained:
+                    st.info(f"{settings.name} is the model just trained (below). To train another, choose a new "
+                            "name or replace it.")
+                else:
+                    st.warning(f"A model called {settings.name} exists. Choose another name, or replace it.")
                 overwrite = st.checkbox(f"Replace {settings.name}", key="train_overwrite")
             if clicked and not busy:  # start before the button is drawn, so it is drawn disabled
                 with guarded("Cannot start training"):

@@ -75,7 +75,6 @@ def settings_panel(records: dict[str, dict]):
     """Model, methods, target, colour scale and method parameters."""
     names = list(records)
     name = st.selectbox("Pair model", names, index=names.index(DEFAULT_MODEL) if DEFAULT_MODEL in names else 0)
-    methods = st.multiselect("Methods", list(METHODS), default=list(DEFAULT_PAIR_METHODS), format_func=METHODS.get)
     classes = ["predicted class"] + list(records[name]["label_names"])
     target_label = st.selectbox("Explain class", classes)
     shared = st.radio("Colour scale", ["shared across rows", "per row"], horizontal=True) == "shared across rows"
@@ -88,7 +87,7 @@ def settings_panel(records: dict[str, dict]):
         for method in ("gmask", "imask"):
             params[method] = {k: int(v) for k, v in (("steps", steps), ("n_samples", samples)) if v}
     target = None if target_label == "predicted class" else classes.index(target_label) - 1
-    return name, methods, target, shared, params
+    return name, target, shared, params
 
 
 def show_groups(explanation, key: str) -> None:
@@ -166,9 +165,11 @@ def main() -> None:
     if not by_name:
         st.info("No sentence-pair models are available (pair: true in `python -m core.models list`).")
         return
+    methods = st.multiselect("Methods", list(METHODS), default=list(DEFAULT_PAIR_METHODS), format_func=METHODS.get,
+                             key="pair_methods")  # full width, so every chosen method's label is readable
     left, right = st.columns([3, 2])
     with right:
-        name, methods, target, shared, params = settings_panel(by_name)
+        name, target, shared, params = settings_panel(by_name)
     with left:
         text_a, text_b = text_panel()
     if not methods:

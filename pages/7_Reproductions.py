@@ -40,7 +40,9 @@ def main() -> None:
     if comparison["note"]:
         st.caption(comparison["note"])
     page = PAGE_FILES.get(comparison["page"])
-    if page:
+    if page == "app.py":  # accuracies: nothing to measure on a page, Home lists each checkpoint's test accuracy
+        st.page_link(page, label="See the models' test accuracies on Home", icon=":material/open_in_new:")
+    elif page:
         st.page_link(page, label=f"Measure it on the {comparison['page']} page", icon=":material/open_in_new:")
 
 

@@ -85,6 +85,8 @@ def test_train_page_trains_a_tiny_model_end_to_end(masklens_home):
     ok(at)
     assert any("Trained **apptest-cnn**" in s.value for s in at.success)
     assert any("now in every page's model picker" in s.value for s in at.success)
+    assert not any("exists" in w.value for w in at.warning)  # the model just trained is no name conflict
+    assert any("apptest-cnn is the model just trained" in i.value for i in at.info)
     assert len(at.get("plotly_chart")) == 2  # loss and dev accuracy
     assert at.get("progress")[0].proto.value == 100
     record = {r.name: r for r in list_models()}["apptest-cnn"]
