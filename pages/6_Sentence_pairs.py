@@ -132,7 +132,7 @@ def show_result(record: dict, text_a: str, text_b: str, methods: list[str], targ
     st.html(pair_rows_html(explanations, shared_scale=shared))
     st.caption("Row A is the first text, row B the second. Signed methods: red supports the explained class, "
                "blue opposes it; unsigned ones (GMASK, IMASK) are purple. Saturation is the attribution on the "
-               "row's colour bar. Hover a word for its score.")
+               "row's colour bar. Hover a word, focus it with Tab or tap it for its score.")
     for index, explanation in enumerate(explanations):
         if explanation.groups:
             show_groups(explanation, key=f"pair-groups-{index}")

@@ -80,11 +80,18 @@ def test_gmask_groups_are_a_visible_plotly_diagram_with_the_words_of_both_texts(
         assert page.locator(f"{CHART} svg .scatterlayer path.js-line").count() > 0  # the word-to-group lines
         assert page.get_by_role("combobox", name="Pair model").input_value() == "dattn-trec6-answer-type-pairs"
         chips = page.locator(".ml-chip")
-        assert chips.count() > 0 and "text)" in (chips.first.get_attribute("title") or "")  # a score on hover
+        assert chips.count() > 0 and "text)" in (chips.first.get_attribute("aria-label") or "")
         traces = chart.locator("g.trace.scatter")  # ..., the line middles, A's words, B's words, the groups
         assert re.search(r"G1: importance ψ = [\d.e-]+", hover_text(page, traces.last))
         assert re.search(r"^[AB]:\S+ in G\d: φ = \d\.\d{3}$", hover_text(page, traces.nth(traces.count() - 4)))
         assert re.search(r"^text A, word \d+: ", hover_text(page, traces.nth(traces.count() - 3)))
         hover_text(page, traces.last)
         screenshot(page, "pairs/group-hover")
+        chips.first.scroll_into_view_if_needed()
+        page.mouse.move(5, 5)  # off the chart: plotly keeps its hover state while the pointer is on it
+        chips.first.focus()  # the keyboard (and a tap) opens the same tooltip as hovering
+        tip = chips.first.locator(".ml-tip")
+        tip.wait_for(state="visible", timeout=10_000)
+        assert "text)" in tip.inner_text()
+        screenshot(page, "pairs/chip-focus")
         assert no_exception(page)

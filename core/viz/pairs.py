@@ -39,11 +39,16 @@ def _rgba(rgb: tuple[int, int, int], alpha: float) -> str:
 
 def chip(word: str, score: float, scale: float, side: str, unit: str, signed: bool = True) -> str:
     """One word chip (HTML): the heatmap's colour for ``score`` (red/blue if signed, else purple), text dark or
-    white by the background's luminance, the score on hover."""
+    white by contrast, and the single-text chips' tooltip (hover, keyboard focus, tap) with the score."""
     background = chip_color(score, scale, signed)
-    title = html.escape(f"{word} ({'first' if side == 'a' else 'second'} text): {score:+.4f} {unit}")
-    return (f'<span class="ml-chip ml-{side}" data-side="{side}" data-score="{score:.6g}" title="{title}" '
-            f'style="background:{background};color:{readable_text_color(background)}">{html.escape(word)}</span>')
+    where = "first" if side == "a" else "second"
+    value = f"{score:+.4f}" if signed else f"{score:.4f}"
+    label = html.escape(f"{word} ({where} text): {value} {unit}")
+    tip = (f'<span class="ml-tip" aria-hidden="true"><span class="ml-tip-head"><b>{html.escape(word)}</b> '
+           f"({where} text) {html.escape(value)} {html.escape(unit)}</span></span>")
+    return (f'<span class="ml-chip ml-{side}" tabindex="0" role="img" data-side="{side}" data-score="{score:.6g}" '
+            f'aria-label="{label}" style="background:{background};color:{readable_text_color(background)}">'
+            f'<span class="ml-word">{html.escape(word)}</span>{tip}</span>')
 
 
 STYLE = HEATMAP_STYLE + ("<style>.ml-prow{line-height:2.2;margin:2px 0}"
