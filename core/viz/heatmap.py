@@ -170,6 +170,14 @@ def mode_note(explanation) -> str:
             f"{sum(errors) / len(errors):.3f} {html.escape(explanation.params.get('unit', ''))}")
 
 
+def method_label(method: str) -> str:
+    """The explainer's declared label (``zero erasure``), as the pages' pickers show it; the name if unregistered."""
+    from core.explain.registry import EXPLAINERS
+
+    explainer = EXPLAINERS.get(method)
+    return explainer.label if explainer is not None else method
+
+
 def heatmap_html(explanations: Sequence[Explanation], shared_scale: bool = True, standalone: bool = False,
                  scale_from: Sequence[Explanation] | None = None) -> str:
     """All explanations as labelled rows of word chips.
@@ -191,7 +199,8 @@ def heatmap_html(explanations: Sequence[Explanation], shared_scale: bool = True,
         unit = html.escape(explanation.params.get("unit", "score"))
         what = (f"explains “{html.escape(explanation.target_name)}”" if explanation.signed
                 else "unsigned, the same for every class")
-        label = f"{html.escape(explanation.method)} — {what}; {unit}; p = [{probs}]{mode_note(explanation)}"
+        name = html.escape(method_label(explanation.method))
+        label = f"{name} — {what}; {unit}; p = [{probs}]{mode_note(explanation)}"
         rows.append(f'<div class="ml-label">{label}</div>{scale_bar_html(explanation, scale)}'
                     f"{row_html(explanation, scale)}")
     body = STYLE + "\n".join(rows)

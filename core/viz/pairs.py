@@ -22,7 +22,7 @@ from plotly.colors import sample_colorscale
 
 from core.explain.base import PairExplanation
 from core.viz.heatmap import STYLE as HEATMAP_STYLE
-from core.viz.heatmap import chip_color, scale_bar_html, score_scale
+from core.viz.heatmap import chip_color, method_label, scale_bar_html, score_scale
 from core.viz.palette import DARK_TEXT, readable_text_color
 
 HUE_A = (231, 41, 138)    # pink, words of the first text in the group figure
@@ -70,7 +70,7 @@ def _method_block(e: PairExplanation, scale: float) -> str:
         chips = " ".join(chip(w, s, scale, side, unit, e.signed) for w, s in zip(words, scores))
         rows.append(f'<div class="ml-prow" data-method="{html.escape(e.method)}" data-side="{side}">'
                     f'<span class="ml-side">{side.upper()}</span>{chips}</div>')
-    return (f'<div class="ml-label">{html.escape(e.method)} — {what}; {html.escape(unit)}</div>'
+    return (f'<div class="ml-label">{html.escape(method_label(e.method))} — {what}; {html.escape(unit)}</div>'
             + scale_bar_html(e, scale) + "".join(rows))
 
 
