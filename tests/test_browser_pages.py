@@ -3,7 +3,7 @@
 Streamlit's multipage convention runs a deep link's script without ``app.py``; each page sets up
 the same layout and sidebar links itself (``ui.common.page_setup``), which is what this checks.
 The seconds from navigation to the page's heading go to ``test-artifacts/page-load.json``
-(measured, not asserted: timings belong in bench/, README "Dashboard").
+(measured, not asserted: timings belong in bench/, README "Tests and CI").
 """
 
 from __future__ import annotations
