@@ -57,17 +57,38 @@ def explain_each(record: dict, text_a: str, text_b: str, methods: list[str], tar
     return rows
 
 
+TYPE_OWN = "(type your own)"
+
+
+def example_labels() -> list[str]:
+    """The picker's choices: "(type your own)", then one label per example pair."""
+    return [TYPE_OWN] + [f"{a}  ↔  {b}" for a, b in EXAMPLES]
+
+
+def _example_picked() -> None:
+    """The picker's callback: an example pair goes into the boxes; "(type your own)" empties them to type in."""
+    labels = example_labels()
+    choice = st.session_state.pair_example
+    pair = ("", "") if choice == TYPE_OWN else EXAMPLES[labels.index(choice) - 1]
+    st.session_state.pair_text_a, st.session_state.pair_text_b = pair
+
+
+def _text_edited() -> None:
+    """The boxes' callback: the picker shows the example pair the boxes now hold, else "(type your own)"."""
+    pair = (st.session_state.pair_text_a, st.session_state.pair_text_b)
+    labels = example_labels()
+    st.session_state.pair_example = labels[EXAMPLES.index(pair) + 1] if pair in EXAMPLES else TYPE_OWN
+
+
 def text_panel() -> tuple[str, str]:
-    """Example picker and the two text boxes."""
-    labels = ["(type your own)"] + [f"{a}  ↔  {b}" for a, b in EXAMPLES]
+    """Example picker and the two text boxes, which always agree."""
     if "pair_text_a" not in st.session_state:
         st.session_state.pair_text_a, st.session_state.pair_text_b = EXAMPLES[0]
-    choice = st.selectbox("Example pairs", labels)
-    if choice != labels[0] and choice != st.session_state.get("pair_example"):
-        st.session_state.pair_text_a, st.session_state.pair_text_b = EXAMPLES[labels.index(choice) - 1]
-    st.session_state.pair_example = choice
-    text_a = st.text_area("First text (A)", key="pair_text_a", height=80, max_chars=20000)
-    text_b = st.text_area("Second text (B)", key="pair_text_b", height=80, max_chars=20000)
+    if st.session_state.get("pair_example") not in example_labels():  # first run
+        _text_edited()
+    st.selectbox("Example pairs", example_labels(), key="pair_example", on_change=_example_picked)
+    text_a = st.text_area("First text (A)", key="pair_text_a", height=80, max_chars=20000, on_change=_text_edited)
+    text_b = st.text_area("Second text (B)", key="pair_text_b", height=80, max_chars=20000, on_change=_text_edited)
     return text_a, text_b
 
 

@@ -113,3 +113,17 @@ def test_methods_are_explained_one_by_one_with_progress_and_an_added_method_alon
     assert calls[2:] == [["imask"]]  # the other two come from the cache
     methods = re.findall(r'class="ml-prow" data-method="(\w+)" data-side="a"', html_of(at))
     assert methods == ["zero", "lime", "imask"] and not at.get("progress")
+
+
+def test_the_example_picker_and_the_text_boxes_agree(masklens_home):
+    at = AppTest.from_file(APP, default_timeout=TIMEOUT).run().switch_page("pages/6_Sentence_pairs.py")
+    at.session_state["pair_methods"] = ["zero"]  # keep the runs short
+    at.run()
+    picker = at.selectbox(key="pair_example")
+    assert picker.value == picker.options[1]  # the first example pair is in the boxes, and the picker says so
+    at.text_area(key="pair_text_a").input("how far is the moon ?").run()
+    assert at.selectbox(key="pair_example").value == "(type your own)"
+    at.selectbox(key="pair_example").select(at.selectbox(key="pair_example").options[2]).run()
+    assert at.text_area(key="pair_text_a").value == "what is the capital of france ?"
+    assert at.text_area(key="pair_text_b").value == "how many people live in tokyo ?"
+    assert not at.exception, [e.value for e in at.exception]
