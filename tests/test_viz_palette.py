@@ -112,7 +112,7 @@ def test_loss_legend_says_loss_per_step_or_moving_average_over_n_steps():
 
 @pytest.mark.parametrize("chip, text", [("rgba(214,39,40,1.000)", "#fff"), ("rgba(214,39,40,0.200)", "#111"),
                                         ("rgba(160,160,160,0.700)", "#111"), ("rgba(106,61,154,0.900)", "#fff"),
-                                        ("#ffffff", "#111")])
+                                        ("#ffffff", "#111"), ("#fff", "#111"), ("#111", "#fff")])
 def test_chip_text_is_whichever_of_dark_or_white_contrasts_more(chip, text):
     from core.viz.palette import contrast_ratio, css_over_white, readable_text_color
 

@@ -12,9 +12,8 @@ here has at least 3:1 against white (the WCAG minimum for large text and graphic
 
 from __future__ import annotations
 
-import re
-
 import hashlib
+import re
 
 # plotly's qualitative Dark24: 24 distinct colours, each with contrast >= 3:1 on white
 EXPLAINER_PALETTE = (
@@ -27,12 +26,13 @@ CLOUD_COLORS = ("#440154", "#471365", "#482475", "#463480", "#414487", "#3b528b"
                 "#2a788e", "#25848e", "#21918c")
 MIN_CONTRAST = 3.0
 DARK_TEXT, LIGHT_TEXT = "#111", "#fff"
-DARK_TEXT_HEX = "#111111"
 
 
 def _rgb(color: str) -> tuple[float, float, float]:
-    """``#rrggbb`` as red, green, blue in [0, 1]."""
+    """``#rrggbb`` (or ``#rgb``) as red, green, blue in [0, 1]."""
     value = color.lstrip("#")
+    if len(value) == 3:
+        value = "".join(c * 2 for c in value)
     if len(value) != 6:
         raise ValueError(f"expected a #rrggbb colour, got {color!r}")
     return tuple(int(value[i:i + 2], 16) / 255 for i in (0, 2, 4))
@@ -60,7 +60,7 @@ def css_over_white(css_color: str) -> str:
 def readable_text_color(css_color: str) -> str:
     """``#111`` or ``#fff``, whichever contrasts more with the chip colour ``css_color`` seen over white."""
     seen = css_over_white(css_color)
-    return DARK_TEXT if contrast_ratio(DARK_TEXT_HEX, seen) >= contrast_ratio("#ffffff", seen) else LIGHT_TEXT
+    return DARK_TEXT if contrast_ratio(DARK_TEXT, seen) >= contrast_ratio(LIGHT_TEXT, seen) else LIGHT_TEXT
 
 
 def contrast_ratio(color: str, background: str = "#ffffff") -> float:
