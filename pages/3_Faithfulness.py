@@ -23,8 +23,8 @@ import json
 import streamlit as st
 
 from core.evaluation.common import DELETION_LABELS, HIGHER_IS_BETTER, METRIC_LABELS
-from ui.common import (cached_model, checkpoint_stamp, data_picker, guarded, hf_model_adder, page_setup, progress_bar,
-                       registry_listing)
+from ui.common import (cached_model, checkpoint_stamp, data_picker, guarded, models_with_adder, page_setup,
+                       progress_bar)
 
 DEFAULT_MODEL = "cnn-vmask-movie-snippets"
 DEFAULT_EXPLAINERS = ("vmask", "zero", "lime")
@@ -271,10 +271,7 @@ def main() -> None:
                 "on a seeded sample of test sentences. Explanations and results are "
                 "stored under `$MASKLENS_HOME/evaluations`, so running the same settings again is instant; "
                 "`python -m core.evaluate` gives the same numbers.")
-    hf_model_adder("faithfulness")
-    records, problems = registry_listing()
-    for problem in problems:
-        st.caption(problem)
+    records = models_with_adder("faithfulness")
     models = [r["name"] for r in records]
     if not models:
         st.info("No model is available. Train one on the Train page.")

@@ -14,8 +14,7 @@ from __future__ import annotations
 import pandas as pd
 import streamlit as st
 
-from ui.common import (cached_model, checkpoint_stamp, data_picker, guarded, hf_model_adder, page_setup,
-                       registry_listing)
+from ui.common import (cached_model, checkpoint_stamp, data_picker, guarded, models_with_adder, page_setup)
 
 DEFAULT_LEFT = "lstm-att-movie-snippets"  # the VAT paper's Figure 3 pair
 DEFAULT_RIGHT = "lstm-vat-movie-snippets"
@@ -107,10 +106,7 @@ def main() -> None:
                 "coloured by gold label (VAT paper Figure 3, E-VarM paper Figure 4). Below each map, the separation "
                 "**measured in the original space**: mean Euclidean distance between same-class pairs (intra) and "
                 "different-class pairs (inter), and the silhouette score (−1..1; higher = less class overlap).")
-    hf_model_adder("representations")
-    records, problems = registry_listing()
-    for problem in problems:
-        st.caption(problem)
+    records = models_with_adder("representations")
     by_name = {r["name"]: r for r in records if not r["pair"]}
     if not by_name:
         st.info("No single-text models are available. Train one on the Train page.")

@@ -240,3 +240,13 @@ def data_picker(record: dict, key: str, where=st) -> str | None:
         where.warning(f"Check that this data suits the model: {mismatch}. The metrics use the model's own "
                       "predicted class, so they still run.")
     return name
+
+
+def models_with_adder(key: str) -> list[dict]:
+    """The registered models (as dicts) for a page that also takes the user's own Hugging Face classifier:
+    the sidebar adder (:func:`hf_model_adder`), then the listing, each registry problem as a caption."""
+    hf_model_adder(key)
+    records, problems = registry_listing()
+    for problem in problems:
+        st.caption(problem)
+    return records
