@@ -111,3 +111,17 @@ def screenshot(page, name: str) -> Path:
 def no_exception(page) -> bool:
     """True when no Streamlit exception box is on the page."""
     return page.locator('[data-testid="stException"]').count() == 0
+
+
+def open_explain(page, base: str):
+    """Open the Explain page by URL and return its "Text to explain" box once it is there."""
+    page.goto(f"{base}/{url_path('pages/1_Explain.py')}", timeout=60_000)
+    box = page.get_by_label("Text to explain")
+    box.wait_for(timeout=90_000)
+    return box
+
+
+def submit_text(box, text: str) -> None:
+    """Type ``text`` into a Streamlit text area and apply it (Ctrl+Enter)."""
+    box.fill(text)
+    box.press("Control+Enter")

@@ -9,7 +9,7 @@ import re
 
 import pytest
 
-from tests.browser import chromium_page, no_exception, screenshot, served_app, url_path
+from tests.browser import chromium_page, no_exception, open_explain, screenshot, served_app, submit_text, url_path
 
 SENTENCE = "the acting is wooden but the score is wonderful"
 FIRST, SECOND, COMPARED = "cnn-vmask-movie-snippets", "lstm-vmask-movie-snippets", "cnn-base-movie-snippets"
@@ -61,13 +61,10 @@ def beside(left, right) -> bool:
 @pytest.mark.e2e
 def test_explain_compares_two_models_side_by_side_with_tooltips(tmp_path, masklens_home, chromium_executable):
     with served_app(masklens_home, tmp_path / "streamlit.log") as base, chromium_page(chromium_executable) as page:
-        page.goto(f"{base}/{url_path('pages/1_Explain.py')}", timeout=60_000)
-        box = page.get_by_label("Text to explain")
-        box.wait_for(timeout=90_000)
+        box = open_explain(page, base)
         picker = page.get_by_role("combobox", name="Example sentences", exact=True)
         assert picker.input_value() == box.input_value()  # the picker names the example in the box
-        box.fill(SENTENCE)
-        box.press("Control+Enter")
+        submit_text(box, SENTENCE)
         page.wait_for_function("(rows => rows.length >= 3 && rows.every(r => r.innerText.includes('wooden')))"
                                "([...document.querySelectorAll('.ml-row')])", timeout=120_000)
         assert picker.input_value() == "(type your own)"

@@ -217,14 +217,10 @@ def test_model_specific_explainers_are_offered_and_skipped_elsewhere(explain_pag
 
 @pytest.mark.e2e
 def test_typing_a_sentence_in_the_served_app_shows_three_rows(masklens_home, tmp_path, chromium_executable):
-    from tests.browser import chromium_page, served_app
+    from tests.browser import chromium_page, open_explain, served_app, submit_text
 
     with served_app(masklens_home, tmp_path / "streamlit.log") as base, chromium_page(chromium_executable) as page:
-        page.goto(f"{base}/Explain", timeout=60_000)
-        box = page.get_by_label("Text to explain")
-        box.wait_for(timeout=90_000)
-        box.fill("the acting is wooden but the score is wonderful")
-        box.press("Control+Enter")
+        submit_text(open_explain(page, base), "the acting is wooden but the score is wonderful")
         page.get_by_text("wooden", exact=True).first.wait_for(timeout=120_000)
         page.wait_for_function("document.querySelectorAll('.ml-row').length >= 3", timeout=120_000)
         methods = page.eval_on_selector_all(".ml-row", "rows => rows.map(r => r.dataset.method)")
