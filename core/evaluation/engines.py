@@ -196,7 +196,10 @@ class RayEngine:
             results = pool.map_unordered(lambda actor, items: actor.explain.remote(name, ctor, items), tasks)
             for done, records in enumerate(results, start=1):
                 for example_id, explanation, error in records:
-                    file.add(example_id, explanation) if error is None else file.add_error(example_id, error)
+                    if error is None:
+                        file.add(example_id, explanation)
+                    else:
+                        file.add_error(example_id, error)
                     tried += 1
                     on_each()
                 if file.dirty >= flush_every:

@@ -26,6 +26,19 @@ from core.models.pair_build import load_pair_checkpoint
 from core.registry import find_model
 
 
+def checkpoint_path(name_or_path: str | Path) -> Path:
+    """The checkpoint directory of a registry name or a directory given as a path.
+
+    Raises:
+        core.registry.ModelNotFoundError: a name that is not registered.
+    """
+    path = Path(name_or_path)
+    given_as_path = isinstance(name_or_path, Path) or "/" in str(name_or_path) or path.is_absolute()
+    if not (path.is_dir() and ((path / checkpoints.CONFIG_FILE).exists() or given_as_path)):
+        path = Path(find_model(str(name_or_path)).path)  # a folder without a config: read_config says so
+    return path
+
+
 def load_model(name_or_path: str | Path, device: str | torch.device | None = None) -> LoadedModel:
     """Load a registered model by name, or a checkpoint directory by path.
 
@@ -52,10 +65,7 @@ def load_model(name_or_path: str | Path, device: str | torch.device | None = Non
                            config)
     if str(name_or_path).startswith(HF_PAIR_PREFIX):
         return load_hf_pair_model(str(name_or_path), device)
-    path = Path(name_or_path)
-    given_as_path = isinstance(name_or_path, Path) or "/" in str(name_or_path) or path.is_absolute()
-    if not (path.is_dir() and ((path / checkpoints.CONFIG_FILE).exists() or given_as_path)):
-        path = Path(find_model(str(name_or_path)).path)  # a folder without a config: read_config says so
+    path = checkpoint_path(name_or_path)
     config = checkpoints.read_config(path)
     target_device = pick_device(device)
     with config_errors_named(path):

@@ -11,7 +11,6 @@ explains (:func:`evaluation_sample`), the seconds their stored explanations took
 from __future__ import annotations
 
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Any, Mapping, Sequence
 
 import numpy as np
@@ -230,12 +229,9 @@ def evaluation_sample(model: str, n: int, seed: int, data: Any | None = None) ->
     """
     from core import checkpoints
     from core.evaluation.common import sample_ids
+    from core.models.loading import checkpoint_path
 
-    path = Path(model)
-    if not (path.is_dir() and (path / checkpoints.CONFIG_FILE).exists()):
-        from core.registry import find_model
-
-        path = Path(find_model(model).path)
+    path = checkpoint_path(model)
     config = checkpoints.read_config(path)
     if config.get("pair"):
         from core.data.pairs import load_pair_dataset
