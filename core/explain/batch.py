@@ -66,15 +66,20 @@ def explain_dataset(model_name: str, explainers: Sequence[str], data: Any = None
     model = load_model(model_name, device=device)
     ids, text_of, label_of = split_rows(model, data, split, n, seed)
     store = store if store is not None else EvaluationStore()
-    workers, likelihood = make_engine(engine), {}
+    workers, loaded = make_engine(engine), {}
+
+    def likelihood():  # loaded once, when an explainer first needs it
+        if "mlm" not in loaded:
+            loaded["mlm"] = load_likelihood("mlm", device=device)
+        return loaded["mlm"]
+
     rows = []
     try:
         for name in explainers:
             key_params = explainer_params(name, seed, (params or {}).get(name), model)
             file, _ = fill_explanations(
-                store, model, name, key_params, ids, text_of,
-                lambda: likelihood.setdefault("mlm", load_likelihood("mlm", device=device)),
-                on_stored=on_stored, engine=workers, model_source=str(model_name))
+                store, model, name, key_params, ids, text_of, likelihood, on_stored=on_stored, engine=workers,
+                model_source=str(model_name))
             for i in ids:
                 found = file.get(i)
                 extra = found if found is not None else {"error": file.error(i)}

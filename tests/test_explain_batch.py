@@ -1,0 +1,49 @@
+"""``python -m core explain-batch``: a split to JSON Lines / Parquet through the store, and its bad input."""
+
+from __future__ import annotations
+
+import json
+
+import pandas as pd
+import pytest
+
+from core.cli_common import run_cli
+from core.explain.batch import explain_dataset, main, write_rows
+
+MODEL = "cnn-vmask-movie-snippets"
+
+
+def test_rows_are_the_stored_explanations_with_id_text_and_label(masklens_home, tmp_path):
+    from core.data.bundled import load_dataset
+
+    assert main(["--model", MODEL, "--explainers", "zero,lime", "--n", "4", "--param", "lime.n_samples=30",
+                 "--out", str(tmp_path / "out.jsonl"), "--no-progress"]) == 0
+    rows = [json.loads(line) for line in (tmp_path / "out.jsonl").read_text().splitlines()]
+    assert [r["explainer"] for r in rows] == ["zero"] * 4 + ["lime"] * 4
+    test = load_dataset("movie-snippets").test
+    text_of, label_of = dict(zip(test.ids, test.texts)), dict(zip(test.ids, test.labels))
+    for row in rows:
+        assert row["text"] == text_of[row["id"]] and row["label"] == label_of[row["id"]]
+        assert len(row["words"]) == len(row["scores"]) > 0
+    again = explain_dataset(MODEL, ["zero"], n=4)  # served from the store the CLI filled: the same records
+    assert [r["scores"] for r in again] == [r["scores"] for r in rows[:4]]
+
+
+def test_parquet_keeps_the_rows(tmp_path):
+    rows = [{"id": "1", "explainer": "zero", "words": ["a", "b"], "scores": [0.1, -0.2], "params": {"unit": "x"}}]
+    table = pd.read_parquet(write_rows(rows, tmp_path / "out.parquet"))
+    assert table["id"].tolist() == ["1"] and list(table["scores"][0]) == [0.1, -0.2]
+    assert json.loads(table["params"][0]) == {"unit": "x"}
+
+
+@pytest.mark.parametrize("args, message", [
+    (["--out", "out.csv"], "--out must end with .jsonl or .parquet"),
+    (["--explainers", "zero,nosuch"], "unknown explainer nosuch"),
+    (["--n", "0"], "--n must be a positive integer"),
+    (["--csv", "a.csv", "--dataset", "trec6"], "give --csv or --dataset, not both"),
+])
+def test_bad_input_gives_a_one_line_message(masklens_home, tmp_path, capsys, args, message):
+    argv = ["--model", MODEL, "--out", str(tmp_path / "out.jsonl"), "--no-progress", *args]
+    assert run_cli(main, argv) == 2
+    assert message in capsys.readouterr().err
+    assert not (tmp_path / "out.jsonl").exists()
