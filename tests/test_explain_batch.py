@@ -47,3 +47,19 @@ def test_bad_input_gives_a_one_line_message(masklens_home, tmp_path, capsys, arg
     assert run_cli(main, argv) == 2
     assert message in capsys.readouterr().err
     assert not (tmp_path / "out.jsonl").exists()
+
+
+def test_the_ray_engine_says_how_to_install_ray_and_refuses_bad_worker_counts(masklens_home, tmp_path, capsys,
+                                                                              monkeypatch):
+    import sys
+
+    from core.evaluation.engines import RayEngine
+
+    with pytest.raises(ValueError, match="workers must be a positive integer"):
+        RayEngine(workers=0)
+    with pytest.raises(ValueError, match="gpus_per_worker must be a number >= 0"):
+        RayEngine(gpus_per_worker=-1)
+    monkeypatch.setitem(sys.modules, "ray", None)  # as if ray were not installed
+    argv = ["--model", MODEL, "--out", str(tmp_path / "out.jsonl"), "--no-progress", "--engine", "ray", "--n", "2"]
+    assert run_cli(main, argv) == 2
+    assert "pip install -r requirements-ray.txt" in capsys.readouterr().err
