@@ -88,3 +88,8 @@ def test_substitution_logits_equal_building_every_variant(architecture, mask_kin
         ids[torch.arange(len(positions)), positions] = replacements
         brute = model(ids, batch.attention_mask.expand(len(positions), -1)).logits
     assert torch.allclose(fast, brute, atol=1e-5)
+    shuffled = torch.randperm(len(positions), generator=torch.Generator().manual_seed(0))  # any order of swaps
+    with torch.no_grad():
+        again = model.substitution_logits(batch.input_ids, batch.attention_mask, positions[shuffled],
+                                          replacements[shuffled], 5)
+    assert torch.allclose(again, brute[shuffled], atol=1e-5)

@@ -227,8 +227,11 @@ class MaskedLMLikelihood(LikelihoodModel):
 
     # ------------------------------------------------------------------ scoring
 
-    def _sequences(self, words: Sequence[str], positions: Sequence[int]) -> tuple[list[list[int]], list[int]]:
-        pieces = word_pieces(self.tokenizer, words, self._style)
+    def _sequences(self, words: Sequence[str], positions: Sequence[int],
+                   pieces: list[list[int]] | None = None) -> tuple[list[list[int]], list[int]]:
+        """Per position, the masked sequence's ids and where its mask token stands (``pieces``: the
+        words' own pieces, when the caller already has them)."""
+        pieces = word_pieces(self.tokenizer, words, self._style) if pieces is None else pieces
         budget = self.max_length - len(self._prefix) - len(self._suffix) - 1
         mask = self.tokenizer.mask_token_id
         sequences, mask_at = [], []
@@ -267,12 +270,14 @@ class MaskedLMLikelihood(LikelihoodModel):
         Returns:
             float32 array [len(requests), len(vocabulary)]; rows sum to at most 1.
         """
-        sequences, mask_at = [], []
+        sequences, mask_at, pieces = [], [], {}
         for words, position in requests:
-            words, position = [str(w) for w in words], int(position)
+            words, position = tuple(str(w) for w in words), int(position)
             if not 0 <= position < len(words):
                 raise IndexError(f"position {position} is outside the text's {len(words)} words")
-            one, at = self._sequences(words, [position])
+            if words not in pieces:  # every position of one text: its words are tokenized once
+                pieces[words] = word_pieces(self.tokenizer, words, self._style)
+            one, at = self._sequences(words, [position], pieces[words])
             sequences += one
             mask_at += at
         out = np.zeros((len(sequences), len(self.vocabulary)), dtype=np.float32)

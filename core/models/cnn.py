@@ -62,13 +62,16 @@ class CNNClassifier(MaskedTextClassifier):
         """Exact shortcut for one-token swaps (see the base class for arguments and shapes).
 
         Swapping token i changes only the ``width`` windows that cover i, and
-        each changes by W_j (z_c - z_i) with j = i - s its offset. So every
-        candidate's filter projections are computed once, the text's own
-        activations once, and the max-pool over the unchanged windows comes
-        from prefix/suffix maxima: O(N * F * width) per filter width instead
-        of a full convolution per variant. Valid when the mask layer acts on
-        each token alone (none, VMASK, IBA at evaluation); otherwise (L2X, or
-        training mode) the generic version runs.
+        each changes by W_j (z_c - z_i) with j = i - s its offset. So the
+        text's own activations are computed once, the max-pool over the
+        unchanged windows comes from prefix/suffix maxima, and per variant
+        only the covering windows are recomputed: one matmul of the swapped-in
+        embedding with every filter's offset weights, [d] x [d, sum(width) * F],
+        then the max over offsets, the max with the unchanged windows, the relu
+        and the head, chunk by chunk (``batch_size`` variants of one position),
+        so no [N, F] feature table is ever built. Valid when the mask layer acts
+        on each token alone (none, VMASK, IBA at evaluation); otherwise (L2X,
+        or training mode) the generic version runs.
         """
         if self.training or not getattr(self.mask, "token_local", False):
             return super().substitution_logits(input_ids, attention_mask, positions, replacements, batch_size)
@@ -78,17 +81,45 @@ class CNNClassifier(MaskedTextClassifier):
         unique, inverse = torch.unique(replacements, return_inverse=True)
         everywhere = torch.ones(1, unique.shape[0], dtype=torch.bool, device=unique.device)
         swapped_in = self.mask(self.embed(unique).unsqueeze(0), everywhere).masked[0]              # [U, d]
-        pooled = [self._pool_after_swap(conv, width, text, length, positions, swapped_in, inverse)
-                  for width, conv in zip(self.filter_sizes, self.convs)]
-        return self.head(torch.cat(pooled, dim=1))
+        terms = [self._swap_terms(conv, width, text, length) for width, conv in zip(self.filter_sizes, self.convs)]
+        base = torch.cat([b.flatten(1) for b, _ in terms], 1)                                     # [T, sum(w) * F]
+        floor = torch.cat([f for _, f in terms], 1)                                               # [T, 3 * F]
+        weight = torch.cat([conv.weight.permute(1, 2, 0).flatten(1) for conv in self.convs], 1)   # [d, sum(w) * F]
+        order = torch.argsort(positions, stable=True)
+        out = torch.empty(positions.shape[0], self.num_classes, device=text.device)
+        sorted_positions, sorted_inverse = positions[order], inverse[order]
+        _, counts = torch.unique_consecutive(sorted_positions, return_counts=True)
+        start = 0
+        for count in counts.tolist():
+            at = int(sorted_positions[start])
+            for lo in range(start, start + count, batch_size):
+                hi = min(lo + batch_size, start + count)
+                pre = torch.addmm(base[at], swapped_in.index_select(0, sorted_inverse[lo:hi]), weight)
+                out[order[lo:hi]] = self._head_after_swap(pre, floor[at])
+            start += count
+        return out
+
+    def _head_after_swap(self, pre: torch.Tensor, floor: torch.Tensor) -> torch.Tensor:
+        """[k, C] logits from ``pre`` [k, sum(w) * F], the covering windows' pre-activations (per width,
+        offset-major), and ``floor`` [3 * F], relu of the max over the windows the swap leaves alone.
+
+        relu(max(...)) = max(relu(...)), so the max runs on pre-activations and the floor ends it.
+        """
+        n_filters, rows, pooled, at = self.convs[0].out_channels, pre.shape[0], [], 0
+        for width in self.filter_sizes:
+            pooled.append(pre[:, at: at + width * n_filters].view(rows, width, n_filters).amax(1))
+            at += width * n_filters
+        linear = self.head[-1]  # the dropout before it is the identity at evaluation
+        return torch.addmm(linear.bias, torch.maximum(torch.cat(pooled, 1), floor), linear.weight.T)
 
     @staticmethod
-    def _pool_after_swap(conv: nn.Conv1d, width: int, text: torch.Tensor, length: int, positions: torch.Tensor,
-                         swapped_in: torch.Tensor, inverse: torch.Tensor) -> torch.Tensor:
-        """[N, F] max-pooled activations of one filter width for every swap.
+    def _swap_terms(conv: nn.Conv1d, width: int, text: torch.Tensor, length: int) -> tuple[torch.Tensor, torch.Tensor]:
+        """What a swap at each text position i leaves of one filter width's windows.
 
-        relu(max(...)) = max(relu(...)), so the max runs on pre-activations and
-        one relu ends it; windows that do not exist hold -inf.
+        Returns:
+            base [T, width, F]: the pre-activation of the window covering i at offset j, without
+            token i's own term (-inf where that window does not exist); floor [T, F]: relu of
+            the max pre-activation over the windows that do not cover i (0 when there is none).
         """
         pre = conv(text.T.unsqueeze(0))[0].T                                  # [S, F] pre-activations
         n_valid = max(length - width + 1, 1)
@@ -100,15 +131,8 @@ class CNNClassifier(MaskedTextClassifier):
         untouched = torch.maximum(                                            # [T, F] max over windows not covering i
             torch.where((at - width >= 0).unsqueeze(1), prefix[(at - width).clamp(0, n_valid - 1)], neg_inf),
             torch.where((at + 1 < n_valid).unsqueeze(1), suffix[(at + 1).clamp(max=n_valid - 1)], neg_inf))
-        weight = conv.weight                                                  # [F, d, width]
-        text_proj = torch.einsum("td,fdj->jtf", text, weight)                 # [width, T, F]
-        cand_proj = torch.einsum("ud,fdj->juf", swapped_in, weight)           # [width, U, F]
-        window = at.unsqueeze(0) - torch.arange(width, device=text.device).unsqueeze(1)  # [width, T]: i - offset
+        text_proj = torch.einsum("td,fdj->tjf", text, conv.weight)            # [T, width, F]
+        window = at.unsqueeze(1) - torch.arange(width, device=text.device).unsqueeze(0)  # [T, width]: i - offset
         exists = (window >= 0) & (window < n_valid)
-        # the covering window's pre-activation without token i's own term; -inf where the window does not exist
         base = (pre[window.clamp(0, pre.shape[0] - 1)] - text_proj).masked_fill(~exists.unsqueeze(2), float("-inf"))
-        best = untouched.index_select(0, positions)                          # [N, F]
-        for offset in range(width):
-            best = torch.maximum(best, base[offset].index_select(0, positions)
-                                 + cand_proj[offset].index_select(0, inverse))
-        return torch.relu(best)
+        return base, untouched.clamp(min=0)
