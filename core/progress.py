@@ -10,10 +10,16 @@ as done but are left out of that mean, so they do not make the estimate optimist
 
 Every report is a *cancel point*: a :class:`CancelToken` that was cancelled (from any thread)
 raises :class:`Cancelled` there, and the ``on_update`` callback may raise too (a Streamlit page's
-progress bar does: Streamlit stops a script run by raising from the next ``st.*`` call). Either
-way the loop stops *between* units, so the units finished before are kept (the evaluation store
-writes them to disk on the way out). A single unit is never interrupted: the granularity of a
-cancel is one unit.
+progress bar does: Streamlit stops a script run by raising from the next ``st.*`` call). The
+units finished before are kept (the evaluation store writes them to disk on the way out).
+
+Inside a unit, the library's batch loops call :func:`heartbeat` once per forward chunk (the
+classifier's, the masked LM's, a metric's, a GMASK step). While a loop runs under
+:meth:`Progress.running` (``explain`` and ``evaluate`` run each unit so), a heartbeat is a cancel
+point too: the token is checked every time and ``on_update`` is called at most every
+:attr:`Progress.beat_seconds`, so a page's bar moves within a long method (``within``, the
+fraction of the unit done, when the loop knows it) and a stop takes effect within one chunk
+rather than at the end of the method. Without a running tracker a heartbeat does nothing.
 
 Nothing here imports Streamlit; :func:`as_progress` wraps the plain ``(done, total, stage)``
 callbacks that :func:`core.evaluation.evaluate` always took.
@@ -21,9 +27,11 @@ callbacks that :func:`core.evaluation.evaluate` always took.
 
 from __future__ import annotations
 
+import contextlib
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextvars import ContextVar
 
 ProgressCallback = Callable[[int, int, str], None]
 """A plain progress callback: ``(done, total, stage)``, units done of ``total``, what is being done."""
@@ -54,7 +62,7 @@ class CancelToken:
             raise Cancelled("cancelled")
 
 
-def eta_seconds(timed_seconds: float, timed_units: int, remaining: int) -> float | None:
+def eta_seconds(timed_seconds: float, timed_units: int, remaining: float) -> float | None:
     """Seconds left: ``remaining`` units times the mean seconds per computed unit so far.
 
     Args:
@@ -110,8 +118,12 @@ class Progress:
         self.timed_seconds = 0.0
         self.on_update = on_update
         self.token = token
+        self.within = 0.0  # fraction of the unit under way, from the last heartbeat that knew it
+        self.beat_seconds: float | None = 0.25  # None: heartbeats check the token but never call on_update
         self._clock = clock
         self._mark = clock()
+        self._last_update = self._mark  # of on_update: a unit's start or a beat that called it
+        self._outer: Progress | None = None
 
     def set_total(self, total: int) -> None:
         """Set the number of units of the job (no report)."""
@@ -123,14 +135,16 @@ class Progress:
         if count > 0:
             self.timed_seconds += now - self._mark
             self.timed_units += count
-            self._mark = now
+            self._mark = self._last_update = now
         self.done += count
+        self.within = 0.0
         self._report(stage)
 
     def skip(self, count: int, stage: str | None = None) -> None:
         """``count`` units were served from a cache or store (done, untimed); restart the clock; report."""
         self.done += count
-        self._mark = self._clock()
+        self.within = 0.0
+        self._mark = self._last_update = self._clock()
         self._report(stage)
 
     def set_stage(self, stage: str) -> None:
@@ -139,17 +153,55 @@ class Progress:
 
     @property
     def seconds_left(self) -> float | None:
-        """Estimated seconds to finish the remaining units (:func:`eta_seconds`); None before a computed unit."""
-        return eta_seconds(self.timed_seconds, self.timed_units, self.total - self.done)
+        """Estimated seconds to finish the remaining units (:func:`eta_seconds`); None before a computed unit.
+
+        While a unit is under way with a known fraction done (:attr:`within`), that part counts as
+        done and, before any unit was computed, its pace so far sets the estimate.
+        """
+        remaining = self.total - self.done - self.within
+        if self.timed_units == 0 and self.within > 0:
+            return max(remaining, 0.0) * (self._clock() - self._mark) / self.within
+        return eta_seconds(self.timed_seconds, self.timed_units, remaining)
 
     @property
     def fraction(self) -> float:
         """Done over total, within [0, 1] (1.0 for an empty job)."""
-        return min(1.0, self.done / self.total) if self.total > 0 else 1.0
+        return min(1.0, (self.done + self.within) / self.total) if self.total > 0 else 1.0
 
     def describe(self) -> str:
         """The time left as a phrase (:func:`format_eta`)."""
         return format_eta(self.seconds_left)
+
+    @contextlib.contextmanager
+    def running(self) -> Iterator["Progress"]:
+        """Make this the tracker that :func:`heartbeat` reaches (in this thread or task) for the block.
+
+        A tracker made running inside another one's block passes each heartbeat on to it, so an
+        outer job (a page's bar, an evaluation) keeps its cancel points inside an inner one.
+        """
+        self._outer = _RUNNING.get()
+        reset = _RUNNING.set(self)
+        try:
+            yield self
+        finally:
+            _RUNNING.reset(reset)
+            self._outer = None
+
+    def beat(self, within: float | None = None) -> None:
+        """A cancel point inside the unit under way: check the token; call ``on_update`` when
+        :attr:`beat_seconds` have passed since the unit began or the last beat that called it
+        (``within``, if given, is the unit's fraction done, in [0, 1]); then pass the beat to the
+        tracker this one runs inside."""
+        if within is not None:
+            self.within = min(max(float(within), 0.0), 1.0)
+        if self.token is not None:
+            self.token.check()
+        if (self.on_update is not None and self.beat_seconds is not None
+                and self._clock() - self._last_update >= self.beat_seconds):
+            self._last_update = self._clock()
+            self.on_update(self)
+        if self._outer is not None:
+            self._outer.beat()
 
     def _report(self, stage: str | None) -> None:
         if stage is not None:
@@ -160,6 +212,18 @@ class Progress:
             self.token.check()
 
 
+_RUNNING: ContextVar[Progress | None] = ContextVar("masklens_running_progress", default=None)
+
+
+def heartbeat(within: float | None = None) -> None:
+    """Called by a batch loop once per chunk: the running tracker's :meth:`Progress.beat` (a cancel
+    point; ``within`` the fraction of the unit done, when the loop knows it); nothing when no
+    tracker is running. Raises what the tracker's token or ``on_update`` raises."""
+    progress = _RUNNING.get()
+    if progress is not None:
+        progress.beat(within)
+
+
 ProgressLike = Progress | ProgressCallback | None
 """What long library functions accept as ``on_progress``: a :class:`Progress`, a plain callback or None."""
 
@@ -168,7 +232,8 @@ def as_progress(on_progress: ProgressLike, total: int = 0) -> Progress:
     """``on_progress`` as a :class:`Progress` with ``total`` units.
 
     A :class:`Progress` is used as it is (its total set); a plain ``(done, total, stage)`` callback
-    is called after every report, exactly as before this module existed; None gives a silent one.
+    is called after every report (never at a heartbeat), exactly as before this module existed;
+    None gives a silent one.
     """
     if isinstance(on_progress, Progress):
         on_progress.set_total(total)
@@ -176,4 +241,6 @@ def as_progress(on_progress: ProgressLike, total: int = 0) -> Progress:
     if on_progress is None:
         return Progress(total)
     callback = on_progress
-    return Progress(total, on_update=lambda p: callback(p.done, p.total, p.stage))
+    progress = Progress(total, on_update=lambda p: callback(p.done, p.total, p.stage))
+    progress.beat_seconds = None  # a plain callback counts units: heartbeats inside one are not reported
+    return progress

@@ -119,3 +119,115 @@ def test_a_cancelled_evaluation_keeps_the_stored_explanations_and_resumes(maskle
     records = evaluate("cnn-vmask-movie-snippets", **args, on_progress=resumed)
     assert calls["n"] == 6 and records[0]["explained"] == 2 and records[0]["n"] == 6  # only the 2 missing
     assert resumed.done == 6 and resumed.timed_units == 2  # the 4 stored ones are left out of the estimate
+
+
+def test_a_heartbeat_outside_a_running_tracker_does_nothing():
+    from core.progress import heartbeat
+
+    heartbeat(0.5)  # no tracker: no error, nothing to check
+    token = CancelToken()
+    token.cancel()
+    progress = Progress(2, token=token)
+    heartbeat()  # not running: its token is not reached
+    with progress.running(), pytest.raises(Cancelled):
+        heartbeat()
+    heartbeat()  # the block ended: nothing is running again
+
+
+def test_beats_check_the_token_every_time_and_redraw_at_most_every_beat_seconds():
+    from core.progress import heartbeat
+
+    clock, updates = FakeClock(), []
+    progress = Progress(4, on_update=lambda p: updates.append((clock.now, p.within)), clock=clock)
+    with progress.running():
+        heartbeat(0.1)            # as the unit began: not drawn, but the fraction moved
+        assert progress.within == 0.1 and progress.fraction == pytest.approx(0.025)
+        clock.now += 0.3
+        heartbeat(0.2)            # 0.3 s after the unit began: drawn
+        clock.now += 0.1
+        heartbeat(0.5)            # 0.1 s after that draw: not drawn
+    assert updates == [(100.3, 0.2)] and progress.within == 0.5
+    # before any unit was computed, the unit's own pace gives the estimate: 0.5 of a unit in 0.4 s,
+    # 3.5 units left -> 2.8 s
+    assert progress.seconds_left == pytest.approx(3.5 * 0.4 / 0.5)
+    progress.advance(1)
+    assert progress.within == 0.0 and progress.fraction == 0.25
+
+
+def test_an_inner_tracker_passes_each_beat_to_the_one_it_runs_inside():
+    from core.progress import heartbeat
+
+    outer_token, seen = CancelToken(), []
+    outer = Progress(1, on_update=lambda p: seen.append("outer"), token=outer_token)
+    outer.beat_seconds = 0.0
+    inner = as_progress(lambda *call: seen.append("plain"), 3)  # a plain callback: units only
+    with outer.running(), inner.running():
+        heartbeat(0.5)
+        assert seen == ["outer"] and inner.within == 0.5 and outer.within == 0.0
+        outer_token.cancel()      # e.g. the page's Cancel, while the inner job is in a forward chunk
+        with pytest.raises(Cancelled):
+            heartbeat()
+
+
+@pytest.mark.parametrize("method, counted", [("lime", "core.explain.features.WordFeatures.keep_logits"),
+                                             ("marginal", "core.models.cnn.CNNClassifier._head_after_swap")])
+def test_explain_stops_inside_a_long_method_at_its_next_forward_chunk(masklens_home, monkeypatch, method, counted):
+    """Cancelled during its third forward chunk, a method does not run its other chunks (before
+    heartbeats, a method ran to its end and only the next method was stopped)."""
+    import importlib
+
+    from core.explain.registry import explain
+    from core.lm.priors import UniformLikelihood
+    from core.models import load_model
+
+    module_name, cls_name, attr = counted.rsplit(".", 2)
+    cls = getattr(importlib.import_module(module_name), cls_name)
+    original, calls = getattr(cls, attr), {"n": 0}
+
+    def counting(*args, **kwargs):
+        calls["n"] += 1
+        return original(*args, **kwargs)
+
+    monkeypatch.setattr(cls, attr, counting)
+    model = load_model("cnn-vmask-movie-snippets", device="cpu")
+    text = "a gripping , beautifully acted film that never lets go of you"
+    words = list(model.tokenizer.vocab.index)[2:400]
+    params = ({"n_samples": 400, "batch_size": 8} if method == "lime" else
+              {"likelihood": UniformLikelihood(words), "sigma": 0.0, "batch_size": 16})
+    explain(model, text, methods=[method], **params)
+    full = calls["n"]
+    token, beats = CancelToken(), {"n": 0}
+
+    def cancel_on_third_beat(progress: Progress) -> None:
+        beats["n"] += progress.done == 0 and progress.stage == method
+        if beats["n"] == 4:       # the report entering the method, then three beats
+            token.cancel()
+
+    progress = Progress(on_update=cancel_on_third_beat, token=token)
+    progress.beat_seconds = 0.0
+    calls["n"] = 0
+    with pytest.raises(Cancelled):
+        explain(model, text, methods=[method], on_progress=progress, **params)
+    assert full > 10 and calls["n"] <= 4 and progress.done == 0
+
+
+def test_an_evaluation_cancelled_inside_an_explanation_keeps_the_ones_before_and_resumes(masklens_home):
+    from core.evaluation import evaluate
+
+    args = dict(explainers=("lime",), metrics=("aopc",), n=5, device="cpu", progress=False, flush_every=1,
+                params={"lime": {"n_samples": 200, "batch_size": 10}})
+    token, at_three = CancelToken(), {"n": 0}
+
+    def cancel_inside_the_fourth(progress: Progress) -> None:
+        at_three["n"] += progress.done == 3
+        if at_three["n"] == 2:    # the report after the third example, then a beat inside the fourth
+            token.cancel()
+
+    progress = Progress(on_update=cancel_inside_the_fourth, token=token)
+    progress.beat_seconds = 0.0
+    with pytest.raises(Cancelled):
+        evaluate("cnn-vmask-movie-snippets", **args, on_progress=progress)
+    assert progress.done == 3
+    resumed = Progress()
+    records = evaluate("cnn-vmask-movie-snippets", **args, on_progress=resumed)
+    assert records[0]["explained"] == 2 and records[0]["n"] == 5 and resumed.timed_units == 2

@@ -107,38 +107,40 @@ def evaluate_pairs(model_name: str, explainers: Sequence[str] = PAIR_DEFAULT_EXP
                f"{name} is not a registered explainer" for name in names}
     tracker = as_progress(on_progress, sum(not reason for reason in reasons.values()) * len(ids))
 
-    for name in names:
-        reason = reasons[name]
-        key_params = {} if reason else explainer_params(name, seed, params.get(name), model)
-        record = empty_record(name, key_params, model.name, reason)
-        records.append(record)
-        if reason:
-            continue
-        started = time.perf_counter()
-        with tqdm(total=len(ids), disable=not progress, desc=name, unit="pair") as bar:
-            file, record["explained"] = fill_explanations(
-                store, model, name, key_params, ids, pair_of,
-                on_stored=lambda count, stage=name: (bar.update(count), tracker.advance(count, stage)),
-                on_cached=lambda count, stage=name: (bar.update(count), tracker.skip(count, stage)))
-        record["timing"]["explain"] = time.perf_counter() - started
-        used = [i for i in ids if file.get(i) is not None]
-        record["errors"] = {i: file.error(i) for i in ids if file.error(i) is not None}
-        record["n"] = len(used)
-        examples = [(words, ranking_of(file.get(i)["scores"], ranking))
-                    for i, (words, _) in zip(used, pair_examples([file.get(i) for i in used]))]
-        for spec in map(metric_spec, metrics):
-            if not spec.applies_to_pairs or not examples:
+    with tracker.running():  # heartbeats inside an explanation or a metric are cancel points
+        for name in names:
+            reason = reasons[name]
+            key_params = {} if reason else explainer_params(name, seed, params.get(name), model)
+            record = empty_record(name, key_params, model.name, reason)
+            records.append(record)
+            if reason:
                 continue
-            tracker.set_stage(f"{name}: {spec.name}")
-            metric_started = time.perf_counter()
-            settings = spec.settings(seed, operation, aopc_k, ranking)  # "remove", signed: the key as before
-            key = store.metric_key(fingerprint, name, key_params, spec.name, settings, used)
-            result = store.get_metric(key)
-            if result is None:
-                run = {**settings, "operation": metric_operation(operation)} if "operation" in spec.takes else settings
-                result = compute_metric(spec.name, scorer, examples, run, None, UNK)
-                store.put_metric(key, result)
-            record["metrics"][spec.name] = spec.public(result)
-            record["timing"][spec.name] = time.perf_counter() - metric_started
-        record["seconds"] = time.perf_counter() - started
+            started = time.perf_counter()
+            with tqdm(total=len(ids), disable=not progress, desc=name, unit="pair") as bar:
+                file, record["explained"] = fill_explanations(
+                    store, model, name, key_params, ids, pair_of,
+                    on_stored=lambda count, stage=name: (bar.update(count), tracker.advance(count, stage)),
+                    on_cached=lambda count, stage=name: (bar.update(count), tracker.skip(count, stage)))
+            record["timing"]["explain"] = time.perf_counter() - started
+            used = [i for i in ids if file.get(i) is not None]
+            record["errors"] = {i: file.error(i) for i in ids if file.error(i) is not None}
+            record["n"] = len(used)
+            examples = [(words, ranking_of(file.get(i)["scores"], ranking))
+                        for i, (words, _) in zip(used, pair_examples([file.get(i) for i in used]))]
+            for spec in map(metric_spec, metrics):
+                if not spec.applies_to_pairs or not examples:
+                    continue
+                tracker.set_stage(f"{name}: {spec.name}")
+                metric_started = time.perf_counter()
+                settings = spec.settings(seed, operation, aopc_k, ranking)  # "remove", signed: the key as before
+                key = store.metric_key(fingerprint, name, key_params, spec.name, settings, used)
+                result = store.get_metric(key)
+                if result is None:
+                    run = ({**settings, "operation": metric_operation(operation)} if "operation" in spec.takes
+                           else settings)
+                    result = compute_metric(spec.name, scorer, examples, run, None, UNK)
+                    store.put_metric(key, result)
+                record["metrics"][spec.name] = spec.public(result)
+                record["timing"][spec.name] = time.perf_counter() - metric_started
+            record["seconds"] = time.perf_counter() - started
     return records

@@ -96,8 +96,9 @@ def evaluate(model_name: str, explainers: Sequence[str] = EXPLAINER_NAMES, metri
             (``stage`` = ``"explainer: metric"``); for a page's progress bar. A
             :class:`core.progress.Progress` gets the stored ones as :meth:`~core.progress.Progress.skip`
             (left out of its time estimate) and its cancel token is checked at each of those
-            points. Either may raise to stop between two explanations; what was explained is
-            kept in the store, so the same call later resumes from there.
+            points and at every forward chunk inside an explanation or a metric
+            (:func:`core.progress.heartbeat`). Either may raise to stop there; what was explained
+            is kept in the store, so the same call later resumes from there.
         data: the model's data (a :class:`~core.data.datasets.DatasetSplits`, e.g. its user CSV again);
             default: found by :func:`core.data.model_data.model_dataset`, which checks the data
             fingerprint (a user CSV named like a bundled dataset is never mixed up with it).
@@ -196,43 +197,44 @@ def evaluate(model_name: str, explainers: Sequence[str] = EXPLAINER_NAMES, metri
         (tracker.skip if cached else tracker.advance)(count, stage)
 
     try:
-        for name in explainers:
-            key_params = explainer_params(name, seed, params.get(name), model)
-            record = empty_record(name, key_params, model.name, reasons[name])
-            records.append(record)
-            if reasons[name]:
-                continue
-            started = time.perf_counter()
-            bar.set_postfix_str(name)
-            file, record["explained"] = fill_explanations(
-                store, model, name, key_params, ids, text_of, get_likelihood, flush_every,
-                on_stored=lambda count, stage=name: advance(count, stage),
-                on_cached=lambda count, stage=name: advance(count, stage, cached=True), engine=workers,
-                model_source=str(model_name),
-                on_shard=lambda done, shards, stage=name: bar.set_postfix_str(f"{stage}: shard {done}/{shards}"))
-            record["timing"]["explain"] = time.perf_counter() - started
-            used = [i for i in ids if file.get(i) is not None]
-            record["errors"] = {i: file.error(i) for i in ids if file.error(i) is not None}
-            record["n"] = len(used)
-            examples = [(list(file.get(i)["words"]), ranking_of(file.get(i)["scores"], ranking)) for i in used]
-            for spec in map(metric_spec, metrics):
-                if not spec.applies_to_texts:
+        with tracker.running():  # heartbeats inside an explanation or a metric are cancel points
+            for name in explainers:
+                key_params = explainer_params(name, seed, params.get(name), model)
+                record = empty_record(name, key_params, model.name, reasons[name])
+                records.append(record)
+                if reasons[name]:
                     continue
-                tracker.set_stage(f"{name}: {spec.name}")
-                metric_started = time.perf_counter()
-                settings = spec.settings(seed, operation, aopc_k, ranking, unit, evaluator_key)
-                if not examples:
-                    continue
-                key = store.metric_key(fingerprint, name, key_params, spec.name, settings, used)
-                result = store.get_metric(key)
-                if result is None:
-                    lm = get_likelihood() if spec.needs_likelihood(settings) else None
-                    result = compute_metric(spec.name, scorer, examples, settings, lm, unk_token_for(evaluator_model),
-                                            [label_of[i] for i in used])
-                    store.put_metric(key, result)
-                record["metrics"][spec.name] = spec.public(result)
-                record["timing"][spec.name] = time.perf_counter() - metric_started
-            record["seconds"] = time.perf_counter() - started
+                started = time.perf_counter()
+                bar.set_postfix_str(name)
+                file, record["explained"] = fill_explanations(
+                    store, model, name, key_params, ids, text_of, get_likelihood, flush_every,
+                    on_stored=lambda count, stage=name: advance(count, stage),
+                    on_cached=lambda count, stage=name: advance(count, stage, cached=True), engine=workers,
+                    model_source=str(model_name),
+                    on_shard=lambda done, shards, stage=name: bar.set_postfix_str(f"{stage}: shard {done}/{shards}"))
+                record["timing"]["explain"] = time.perf_counter() - started
+                used = [i for i in ids if file.get(i) is not None]
+                record["errors"] = {i: file.error(i) for i in ids if file.error(i) is not None}
+                record["n"] = len(used)
+                examples = [(list(file.get(i)["words"]), ranking_of(file.get(i)["scores"], ranking)) for i in used]
+                for spec in map(metric_spec, metrics):
+                    if not spec.applies_to_texts:
+                        continue
+                    tracker.set_stage(f"{name}: {spec.name}")
+                    metric_started = time.perf_counter()
+                    settings = spec.settings(seed, operation, aopc_k, ranking, unit, evaluator_key)
+                    if not examples:
+                        continue
+                    key = store.metric_key(fingerprint, name, key_params, spec.name, settings, used)
+                    result = store.get_metric(key)
+                    if result is None:
+                        lm = get_likelihood() if spec.needs_likelihood(settings) else None
+                        result = compute_metric(spec.name, scorer, examples, settings, lm,
+                                                unk_token_for(evaluator_model), [label_of[i] for i in used])
+                        store.put_metric(key, result)
+                    record["metrics"][spec.name] = spec.public(result)
+                    record["timing"][spec.name] = time.perf_counter() - metric_started
+                record["seconds"] = time.perf_counter() - started
     finally:
         bar.close()
         if workers is not engine:  # built here from a name: ours to stop

@@ -19,6 +19,7 @@ import torch
 
 from core.data.tokenizers import EncodedBatch
 from core.explain.errors import ExplainError
+from core.progress import heartbeat
 from core.models.base import spread_keep
 
 BASELINES = ("zero", "unk")
@@ -101,6 +102,7 @@ class WordFeatures:
         """Logits [N, C] under word keep vectors ``keep`` [N, n_words] (differentiable in ``keep``)."""
         if baseline not in BASELINES:
             raise ExplainError(f"baseline must be one of {', '.join(BASELINES)}, got {baseline!r}")
+        heartbeat()
         if self.pair:
             if baseline != "zero":
                 raise ExplainError("a sentence-pair model erases words with zero embeddings only (baseline='zero')")

@@ -39,6 +39,7 @@ import torch.nn.functional as F
 from core.explain.base import Explainer, ExplainError
 from core.explain.features import WordFeatures
 from core.models.pair import LoadedPairModel
+from core.progress import heartbeat
 
 DEFAULTS = {"steps": 100, "n_samples": 100}  # an architecture spec's gmask_defaults replace these (MiniLM: fewer)
 IMASK_MEMO_PAIRS = 8  # IMASK fits kept per model (see _MaskExplainer.imask)
@@ -126,6 +127,7 @@ def fit_group_masks(logit_fn: LogitFn, sides: torch.Tensor, n_groups: int, targe
     labels = torch.full((n_samples,), int(target), device=device, dtype=torch.long)
     history = []
     for _ in range(steps):
+        heartbeat()
         z_sample = gumbel_softmax(z, n_samples, tau, generator)                 # [S, k, t]
         g_sample = gumbel_softmax(g, n_samples, tau, generator)                 # [S, t]
         keep = (z_sample * g_sample.unsqueeze(1)).sum(-1)                       # [S, k] (eq. 2)

@@ -60,6 +60,7 @@ from core.explain.erasure import word_position_masks, zero_erasure_probs
 from core.explain.features import WordFeatures
 from core.lm.base import LikelihoodModel
 from core.models.factory import LoadedModel
+from core.progress import heartbeat
 
 OOV_RULES = ("drop", "unk")
 # Classifier passes per position in budgeted mode, chosen by measurement (bench/marginal_budget.py,
@@ -401,6 +402,7 @@ class InputMarginalization(Explainer):
         order = np.argsort([len(ids) for ids, _ in variants], kind="stable")
         out = np.zeros(len(variants))
         for start in range(0, len(variants), self.batch_size):
+            heartbeat(start / len(variants))
             chunk = order[start: start + self.batch_size]
             out[chunk] = self._classify_rows([variants[r] for r in chunk], target)
         return out, n_truncated

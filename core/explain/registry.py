@@ -187,7 +187,8 @@ def explain(model: Any, text: str, methods: Sequence[str] = DEFAULT_METHODS, tar
         on_progress: told ``(done, total, stage)`` before each method (``stage`` = its name, ``done``
             the methods finished) and after it (``done`` counts it), or a
             :class:`core.progress.Progress` (one unit per method; skipped methods are untimed).
-            Between methods is the cancel point: what it raises (a cancelled token's
+            Its cancel points are between methods and, inside one, each of the method's
+            forward chunks (:func:`core.progress.heartbeat`): what it raises (a cancelled token's
             :class:`~core.progress.Cancelled`) propagates and the finished methods are lost.
         **params: explainer parameters, routed as the module docstring says.
 
@@ -217,7 +218,8 @@ def explain(model: Any, text: str, methods: Sequence[str] = DEFAULT_METHODS, tar
             tracker.skip(1)
             continue
         explainer = get_explainer(name, model, **provide_likelihood(name, routed[name], likelihood))
-        run.explanations.append(explainer.explain(text, text_b, target=target))
+        with tracker.running():  # the explainer's batch loops beat it: cancel points inside the method
+            run.explanations.append(explainer.explain(text, text_b, target=target))
         tracker.advance(1)
     return run
 

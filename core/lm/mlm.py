@@ -27,6 +27,7 @@ from core.data.text import split_words
 from core.device import pick_device
 from core.lm.base import LikelihoodModel
 from core.lm.checkpoint import DEFAULT_DIR, is_mlm_checkpoint, load_shipped
+from core.progress import heartbeat
 
 # Same policy as core.data.pretrained: Hugging Face loaders never reach the hub by themselves.
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
@@ -282,6 +283,7 @@ class MaskedLMLikelihood(LikelihoodModel):
             mask_at += at
         out = np.zeros((len(sequences), len(self.vocabulary)), dtype=np.float32)
         for start in range(0, len(sequences), self.batch_size):
+            heartbeat()
             chunk = sequences[start:start + self.batch_size]
             length = max(len(s) for s in chunk)
             ids = torch.full((len(chunk), length), self._pad, dtype=torch.long)

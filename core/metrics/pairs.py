@@ -33,6 +33,7 @@ from typing import TYPE_CHECKING, Sequence
 import numpy as np
 
 from core.metrics.perturbation import ZeroedItem
+from core.progress import heartbeat
 
 if TYPE_CHECKING:
     from core.data.tokenizers import EncodedBatch
@@ -117,6 +118,7 @@ def padded_probabilities(model: "LoadedPairModel", rows: Sequence[Sequence[tuple
     chunks = []
     with torch.no_grad():
         for start in range(0, len(rows), batch_size):
+            heartbeat()
             part = rows[start: start + batch_size]
             texts_a, texts_b = [_one_side(row, "a") for row in part], [_one_side(row, "b") for row in part]
             a, b = model.encode_words([words for words, _ in texts_a], [words for words, _ in texts_b])

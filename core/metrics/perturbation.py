@@ -26,6 +26,8 @@ from typing import TYPE_CHECKING, Callable, Sequence
 
 import numpy as np
 
+from core.progress import heartbeat
+
 if TYPE_CHECKING:  # the word-list transforms need neither torch nor a model
     from core.lm.base import LikelihoodModel
     from core.models.factory import LoadedModel
@@ -85,6 +87,7 @@ def model_scorer(model: "LoadedModel", batch_size: int = 512) -> Scorer:
         chunks = []
         with torch.no_grad():
             for start in range(0, len(word_lists), batch_size):
+                heartbeat()
                 chunk = word_lists[start: start + batch_size]
                 chunks.append(torch.softmax(_logits(model, chunk).float(), -1).cpu().numpy())
         return np.concatenate(chunks).astype(np.float64) if chunks else np.zeros((0, num_classes))

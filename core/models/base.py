@@ -24,6 +24,7 @@ from torch import nn
 
 from core.data.tokenizers import EncodedBatch
 from core.models.masks import MaskOutput, NoMask
+from core.progress import heartbeat
 
 
 @dataclass
@@ -99,6 +100,7 @@ class MaskedTextClassifier(nn.Module):
         """
         out = []
         for start in range(0, positions.shape[0], batch_size):
+            heartbeat(start / positions.shape[0])
             pos, rep = positions[start: start + batch_size], replacements[start: start + batch_size]
             ids = input_ids[:1].repeat(pos.shape[0], 1)
             ids[torch.arange(pos.shape[0], device=ids.device), pos] = rep

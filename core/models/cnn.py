@@ -7,6 +7,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from core.models.base import MaskedTextClassifier, masked_max_pool
+from core.progress import heartbeat
 
 
 class CNNClassifier(MaskedTextClassifier):
@@ -93,6 +94,7 @@ class CNNClassifier(MaskedTextClassifier):
         for count in counts.tolist():
             at = int(sorted_positions[start])
             for lo in range(start, start + count, batch_size):
+                heartbeat(lo / len(order))
                 hi = min(lo + batch_size, start + count)
                 pre = torch.addmm(base[at], swapped_in.index_select(0, sorted_inverse[lo:hi]), weight)
                 out[order[lo:hi]] = self._head_after_swap(pre, floor[at])
