@@ -4,28 +4,30 @@ A second model is shown beside the first, in two columns: one row per method acr
 explain chosen by name on both (a model without a class of that name explains its predicted class and
 says so), and with "shared across rows" one colour scale per unit over every row of both models.
 
-Each method's explanation is cached on its own (:func:`cached_explain`), so adding a method to
-the choice computes only that one. While methods are computed a progress bar says
-"method k/n: <label> · about N s left" (the mean seconds of the methods computed so far times
-those left; cached methods are instant and left out of the mean).
+Each method's explanation is cached on its own (:func:`compute_explanation` through
+``ui.common.EXPLANATIONS``), so adding a method to the choice computes only that one. While
+methods are computed a progress bar says "method k/n: <label> · about N s left" (the mean seconds
+of the methods computed so far times those left; cached methods are instant and left out of the
+mean; inside a method whose loop knows its fraction done, that fraction moves the bar too).
 
 Stopping. Streamlit stops a script run only at a yield point: every ``st.*`` call that sends
 something to the browser checks for a pending stop or rerun request
 (``ScriptRunner._maybe_handle_execution_control_request``) and raises ``StopException`` /
-``RerunException`` there. The progress bar is redrawn between two methods, so that is where a
-run stops:
+``RerunException`` there. The progress bar is redrawn between two methods and, inside a method,
+at the heartbeat of a forward chunk at most every ``ui.common.BAR_BEAT_SECONDS`` (the method runs
+under the bar's ``Progress.running()``), so that is where a run stops:
 
 - closing the tab: the websocket closes, ``Runtime.disconnect_session`` calls
   ``AppSession.request_script_stop()`` (Streamlit 1.67 source, checked in the served app too), so
-  the run stops when the method under way returns; no later method starts;
+  the run stops within a forward chunk of the method under way; no later method starts;
 - **Cancel** (or Stop in Streamlit's toolbar, or changing a widget): the same, and after Cancel
   the page shows "stopped" for those inputs instead of starting again (**Explain again** resumes;
   the methods finished before are cached);
 - with ``runner.fastReruns`` (Streamlit's default) a widget change starts the new run at once
-  while the old one finishes the method it is in, so for that one method two runs compute.
+  while the old one reaches its next redraw, within a forward chunk.
 
-A method is never interrupted inside: a slow one (input marginalization on a MiniLM) runs to its
-end before the stop takes effect.
+The explanations are not in ``st.cache_data``: it records its function's ``st`` calls for replay and
+cannot replay a redraw of a bar drawn outside it (``ui.common.ResultCache`` says more).
 """
 
 from __future__ import annotations
@@ -38,7 +40,7 @@ import streamlit as st
 
 from core.explain.marginal import DEFAULT_BUDGET
 from core.explain.registry import DEFAULT_METHODS, explainers_for
-from ui.common import (CacheMisses, cached_model, checkpoint_stamp, guarded, hf_model_adder, method_progress_text,
+from ui.common import (EXPLANATIONS, cached_model, checkpoint_stamp, guarded, hf_model_adder, method_progress_text,
                        page_setup, progress_bar, registry_listing)
 
 METHODS = {name: cls.label for name, cls in explainers_for("text").items()}  # what each explainer declares
@@ -55,7 +57,6 @@ RUNNING_KEY, CANCELLED_KEY, SLOT_KEY = "explain_running", "explain_cancelled", "
 TYPE_OWN, PREDICTED = "(type your own)", "predicted class"  # the example picker's and the class picker's first choices
 BUDGETS = ["auto", "exact", 64, 128, 256, 512, 1024]
 LONG_RUN_SECONDS = 5.0  # estimates above this are shown before the run starts
-COMPUTED = CacheMisses()  # tells the progress estimate which methods cached_explain computed
 
 
 @st.cache_resource(show_spinner="Loading the likelihood model…", max_entries=3)
@@ -66,14 +67,12 @@ def cached_likelihood(spec: str, dataset: str | None):
     return load_likelihood(spec, dataset=dataset)
 
 
-@st.cache_data(show_spinner=False, max_entries=400)
-def cached_explain(name: str, path: str, text: str, method: str, target: int | None,
-                   params_json: str, stamp: str = "") -> tuple[list[dict], dict[str, str]]:
+def compute_explanation(name: str, path: str, text: str, method: str, target: int | None,
+                        params_json: str, stamp: str = "") -> tuple[list[dict], dict[str, str]]:
     """One method's explanation (as a dict, or none and the reason it was skipped) for (model version,
-    text, method, target, that method's parameters): adding a method to the page computes only it."""
+    text, method, target, that method's parameters); cached by :func:`explain_each`."""
     from core.explain.registry import explain
 
-    COMPUTED.note()
     params = json.loads(params_json)
     model = cached_model(name, path, stamp)
     likelihood_spec = params.pop("likelihood", None)
@@ -116,10 +115,11 @@ def show_estimate(record: dict, text: str, methods: list[str], params: dict) -> 
 
 def explain_each(record: dict, text: str, methods: list[str], target: int | None, params: dict,
                  progress=None) -> tuple[list[dict], dict[str, str]]:
-    """Every method's explanation through :func:`cached_explain`, each keyed by its own parameters only.
+    """Every method's explanation through ``EXPLANATIONS``, each keyed by its own parameters only.
 
-    ``progress`` (a :class:`core.progress.Progress`) is told of each method before and after it:
-    computed ones are timed, cached ones skipped; each report is a point where the run can stop.
+    ``progress`` (a :class:`core.progress.Progress`) is told of each method before and after it, and
+    beaten inside it: computed ones are timed, cached ones skipped; each redraw is a point where the
+    run can stop.
     """
     from core.explain.registry import route_params
 
@@ -130,9 +130,9 @@ def explain_each(record: dict, text: str, methods: list[str], target: int | None
     for method in methods:
         needs_likelihood = explainers_for("text")[method].needs_likelihood
         own = {**routed[method], **({"likelihood": params["likelihood"]} if needs_likelihood else {})}
-        with COMPUTED.unit(progress, METHODS.get(method, method)):
-            method_rows, method_skipped = cached_explain(record["name"], record["path"], text, method, target,
-                                                         json.dumps(own, sort_keys=True), stamp)
+        key = (record["name"], record["path"], text, method, target, json.dumps(own, sort_keys=True), stamp)
+        method_rows, method_skipped = EXPLANATIONS.unit(progress, METHODS.get(method, method), key,
+                                                        lambda key=key: compute_explanation(*key))
         rows += method_rows
         skipped.update(method_skipped)
     return rows, skipped

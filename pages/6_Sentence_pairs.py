@@ -14,7 +14,7 @@ import pandas as pd
 import streamlit as st
 
 from core.explain.registry import DEFAULT_PAIR_METHODS, explainers_for
-from ui.common import (CacheMisses, cached_model, checkpoint_stamp, guarded, method_progress_text, page_setup,
+from ui.common import (PAIR_EXPLANATIONS, cached_model, checkpoint_stamp, guarded, method_progress_text, page_setup,
                        progress_bar, registry_listing)
 
 METHODS = {name: cls.label for name, cls in explainers_for("pair").items()}  # what each pair explainer declares
@@ -25,17 +25,14 @@ EXAMPLES = [
     ("how far is the moon from the earth ?", "how many miles is it to mars ?"),
     ("what does nasa stand for ?", "where is the eiffel tower ?"),
 ]
-COMPUTED = CacheMisses()  # tells the progress estimate which methods cached_explain computed
 
 
-@st.cache_data(show_spinner=False, max_entries=300)
-def cached_explain(name: str, path: str, text_a: str, text_b: str, method: str, target: int | None,
-                   params_json: str, stamp: str = "") -> list[dict]:
+def compute_explanation(name: str, path: str, text_a: str, text_b: str, method: str, target: int | None,
+                        params_json: str, stamp: str = "") -> list[dict]:
     """One method's pair explanation (as dicts; none when it was skipped) for (model version, texts, method,
-    target, that method's parameters)."""
+    target, that method's parameters); cached by :func:`explain_each`."""
     from core.explain.registry import explain_pair
 
-    COMPUTED.note()
     run = explain_pair(cached_model(name, path, stamp), text_a, text_b, methods=[method], target=target,
                        **json.loads(params_json))
     return [e.to_dict() for e in run.explanations]
@@ -43,17 +40,19 @@ def cached_explain(name: str, path: str, text_a: str, text_b: str, method: str, 
 
 def explain_each(record: dict, text_a: str, text_b: str, methods: list[str], target: int | None, params: dict,
                  progress=None) -> list[dict]:
-    """Every method's explanation through :func:`cached_explain`, each keyed by its own parameters only;
-    ``progress`` (a :class:`core.progress.Progress`) is told before and after each method."""
+    """Every method's explanation through ``PAIR_EXPLANATIONS``, each keyed by its own parameters only;
+    ``progress`` (a :class:`core.progress.Progress`) is told before and after each method and beaten
+    inside it (each redraw is a point where the run can stop)."""
     from core.explain.registry import route_params
 
     routed = route_params(methods, params, kind="pair")
     stamp = checkpoint_stamp(record["path"])
     rows = []
     for method in methods:
-        with COMPUTED.unit(progress, METHODS.get(method, method)):
-            rows += cached_explain(record["name"], record["path"], text_a, text_b, method, target,
-                                   json.dumps(routed[method], sort_keys=True), stamp)
+        key = (record["name"], record["path"], text_a, text_b, method, target,
+               json.dumps(routed[method], sort_keys=True), stamp)
+        rows += PAIR_EXPLANATIONS.unit(progress, METHODS.get(method, method), key,
+                                       lambda key=key: compute_explanation(*key))
     return rows
 
 

@@ -62,6 +62,15 @@ def url_path(script: str) -> str:
     return re.sub(r"^\d+_", "", Path(script).stem)
 
 
+SERVER_PIDS: dict[str, int] = {}  # base URL -> pid of the streamlit process serving it
+
+
+def cpu_seconds(pid: int) -> float:
+    """User + system CPU seconds process ``pid`` (all its threads) has used so far (Linux /proc)."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
 @contextmanager
 def served_app(home: Path, log: Path) -> Iterator[str]:
     """Run ``streamlit run app.py`` with ``$MASKLENS_HOME`` = ``home``; yields its base URL, stops it after."""
@@ -74,6 +83,7 @@ def served_app(home: Path, log: Path) -> Iterator[str]:
                                   start_new_session=True)
     try:
         wait_for_port(port, server, log)
+        SERVER_PIDS[f"http://127.0.0.1:{port}"] = server.pid
         yield f"http://127.0.0.1:{port}"
     finally:
         try:
@@ -121,7 +131,26 @@ def open_explain(page, base: str):
     return box
 
 
+def pick(page, label: str, option: str) -> None:
+    """Choose ``option`` in the selectbox labelled ``label``."""
+    page.get_by_role("combobox", name=label, exact=True).click()
+    page.get_by_role("option", name=option, exact=True).click()
+
+
 def submit_text(box, text: str) -> None:
     """Type ``text`` into a Streamlit text area and apply it (Ctrl+Enter)."""
     box.fill(text)
     box.press("Control+Enter")
+
+
+def child_pids(pid: int, command_has: str = "") -> list[int]:
+    """Processes whose parent is ``pid`` and whose command line contains ``command_has`` (Linux /proc)."""
+    children = []
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            if (int(stat.read_text().rsplit(")", 1)[1].split()[1]) == pid
+                    and command_has in (stat.parent / "cmdline").read_text().replace("\0", " ")):
+                children.append(int(stat.parent.name))
+        except (OSError, ValueError, IndexError):  # a process that ended while we read
+            continue
+    return children

@@ -9,7 +9,8 @@ import re
 
 import pytest
 
-from tests.browser import chromium_page, no_exception, open_explain, screenshot, served_app, submit_text, url_path
+from tests.browser import (chromium_page, no_exception, open_explain, pick, screenshot, served_app, submit_text,
+                           url_path)
 
 SENTENCE = "the acting is wooden but the score is wonderful"
 FIRST, SECOND, COMPARED = "cnn-vmask-movie-snippets", "lstm-vmask-movie-snippets", "cnn-base-movie-snippets"
@@ -24,12 +25,6 @@ WATCH_STALE = """([old, fresh]) => {
     };
     new MutationObserver(check).observe(document.body, {subtree: true, childList: true, characterData: true});
 }"""
-
-
-def pick(page, label: str, option: str) -> None:
-    """Choose ``option`` in the selectbox labelled ``label``."""
-    page.get_by_role("combobox", name=label, exact=True).click()
-    page.get_by_role("option", name=option, exact=True).click()
 
 
 def wait_rows(page, model: str, n: int) -> None:

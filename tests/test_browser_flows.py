@@ -1,4 +1,5 @@
-"""What users do in a real browser: look at the word clouds and the scatter, run an evaluation, cancel a long one.
+"""What users do in a real browser: look at the word clouds and the scatter, run an evaluation, cancel a long one,
+close the tab during a long method or a training run (the server stops computing; the run saves its best epoch).
 
 Each flow starts the app on a fresh ``$MASKLENS_HOME`` (so nothing is served from an earlier
 store), drives headless Chromium at 1500 x 1000 and saves screenshots under
@@ -8,13 +9,15 @@ store), drives headless Chromium at 1500 x 1000 and saves screenshots under
 from __future__ import annotations
 
 import re
+import time
 
 import pytest
 
 pytest.importorskip("playwright")
 from playwright.sync_api import expect  # noqa: E402
 
-from tests.browser import chromium_page, no_exception, screenshot, served_app, url_path
+from tests.browser import (SERVER_PIDS, child_pids, chromium_page, cpu_seconds, no_exception, open_explain, pick,
+                           screenshot, served_app, submit_text, url_path)
 
 LOAD_MS = 120_000
 RUN_MS = 240_000
@@ -133,3 +136,64 @@ def test_faithfulness_runs_a_small_evaluation_and_cancels_a_long_one(tmp_path, m
         screenshot(page, "flows/faithfulness-cancelled")
         assert page.locator('[data-testid="stProgress"]').count() == 0
         assert no_exception(page)
+
+
+@pytest.mark.e2e
+def test_closing_the_tab_during_a_long_method_stops_the_computation(tmp_path, masklens_home, chromium_executable):
+    """Exact marginalization on the MiniLM takes about a minute for this sentence; once the tab is
+    closed the server stops within a forward chunk (before heartbeats it computed to the end)."""
+    with served_app(masklens_home, tmp_path / "streamlit.log") as base, chromium_page(chromium_executable) as page:
+        box = open_explain(page, base)
+        settle(page)
+        pick(page, "Model", "minilm-vmask-movie-snippets")
+        settle(page)
+        choose_only(page, "Methods", "input marginalization")
+        page.get_by_text("Parameters", exact=True).click()
+        budget = page.get_by_role("combobox", name="Marginalization budget", exact=True)
+        budget.scroll_into_view_if_needed()
+        page.wait_for_timeout(500)  # the expander has opened
+        budget.click()
+        page.get_by_role("option", name="exact (the paper's sum)", exact=True).click()
+        settle(page)
+        expect(budget).to_have_value("exact (the paper's sum)")
+        submit_text(box, "a gripping , beautifully acted film that never lets go of you")
+        page.get_by_text(re.compile(r"method 1/1: input marginalization")).first.wait_for(state="visible",
+                                                                                        timeout=LOAD_MS)
+        pid = SERVER_PIDS[base]
+        started = cpu_seconds(pid)
+        page.wait_for_timeout(2000)
+        busy = cpu_seconds(pid) - started
+        screenshot(page, "flows/explain-long-method")
+        page.close()
+        time.sleep(3)  # the websocket closes, Streamlit asks the run to stop, the next chunk's redraw raises
+        started = cpu_seconds(pid)
+        time.sleep(3)
+        idle = cpu_seconds(pid) - started
+    assert busy > 1.0 and idle < 0.3, f"CPU seconds: {busy:.2f} in 2 s while computing, {idle:.2f} in 3 s after"
+
+
+@pytest.mark.e2e
+def test_closing_the_tab_during_training_stops_the_run_and_saves_the_best_epoch(tmp_path, masklens_home,
+                                                                                 chromium_executable):
+    from core.training.background import ORPHAN_GRACE_SECONDS
+
+    with served_app(masklens_home, tmp_path / "streamlit.log") as base, chromium_page(chromium_executable) as page:
+        open_page(page, base, "pages/5_Train.py", "Train a model")
+        set_number(page, "epochs", 500)  # minutes of training
+        page.get_by_role("textbox", name="Model name").fill("closed-tab")
+        page.get_by_role("textbox", name="Model name").press("Enter")
+        settle(page)
+        page.get_by_role("button", name="Start training").click()
+        page.get_by_text(re.compile(r"Training · epoch \d+/500")).first.wait_for(state="visible", timeout=LOAD_MS)
+        server = SERVER_PIDS[base]
+        trainers = child_pids(server, "spawn_main")  # not multiprocessing's resource tracker, which stays
+        assert trainers, "no training child process"
+        screenshot(page, "flows/train-running")
+        page.close()
+        closed = time.monotonic()
+        while any(pid in child_pids(server) for pid in trainers) and time.monotonic() - closed < 60:
+            time.sleep(0.5)
+        stopped_after = time.monotonic() - closed
+        saved = (masklens_home / "models" / "closed-tab" / "model.safetensors").exists()
+    assert stopped_after < ORPHAN_GRACE_SECONDS + 20, f"the training child still ran {stopped_after:.0f} s after"
+    assert saved, "the best epoch so far was not saved"

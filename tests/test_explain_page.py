@@ -270,7 +270,10 @@ def progress_texts(monkeypatch):
     return texts
 
 
-def test_several_methods_show_a_progress_bar_with_the_time_left(explain_page, progress_texts):
+def test_several_methods_show_a_progress_bar_with_the_time_left(explain_page, progress_texts, monkeypatch):
+    import ui.common
+
+    monkeypatch.setattr(ui.common, "BAR_BEAT_SECONDS", None)  # only the reports between methods, on any machine
     at = explain_page
     at.multiselect[0].set_value(["zero", "unk"])
     progress_texts.clear()
@@ -310,6 +313,34 @@ def test_a_stop_between_methods_keeps_the_finished_ones_and_cancel_holds_until_a
     assert calls == [["zero"]] and any("stopped" in i.value for i in at.info)
     next(b for b in at.button if b.label == "Explain again").click().run()
     assert rows(at) == ["zero", "unk"] and calls == [["zero"], ["unk"]]  # zero came from the cache
+
+
+def test_a_stop_inside_a_method_takes_effect_at_its_next_forward_chunk(explain_page, progress_texts, monkeypatch):
+    """As Cancel or a closed tab would: a stop requested during LIME's second forward chunk ends the
+    run at the next redraw of the bar, one chunk later, instead of after the method's 63 chunks."""
+    import core.explain.base as base
+    import core.explain.registry as registry
+    import ui.common
+    from core.explain.features import WordFeatures
+    from streamlit.runtime.scriptrunner import get_script_run_ctx
+
+    monkeypatch.setattr(registry, "seconds_per_pass", lambda features, rows=64: 1e-4)  # no timing passes
+    monkeypatch.setattr(ui.common, "BAR_BEAT_SECONDS", 0.0)  # redraw at every chunk
+    monkeypatch.setattr(base, "explain_batch_size", lambda model: 8)  # LIME's 500 samples in 63 chunks
+    chunks, real = [], WordFeatures.keep_logits
+
+    def stop_at_the_second_chunk(self, keep, baseline="zero"):
+        chunks.append(keep.shape[0])
+        if len(chunks) == 2:
+            get_script_run_ctx().script_requests.request_stop()
+        return real(self, keep, baseline)
+
+    monkeypatch.setattr(WordFeatures, "keep_logits", stop_at_the_second_chunk)
+    at = explain_page
+    at.multiselect[0].set_value(["lime"])
+    at = set_text(at, "the cast is charming but the plot never comes alive")
+    assert not at.exception and rows(at) == [] and len(chunks) == 2  # the heartbeat before chunk 3 stopped it
+    assert any(text and text.startswith("method 1/1: LIME") for text in progress_texts)
 
 
 def test_a_long_run_shows_its_time_estimate_first(explain_page, monkeypatch):

@@ -102,6 +102,7 @@ def test_methods_are_explained_one_by_one_with_progress_and_an_added_method_alon
 
     monkeypatch.setattr(registry, "explain_pair", counting)
     monkeypatch.setattr(DeltaGenerator, "progress", recording)
+    monkeypatch.setattr("ui.common.BAR_BEAT_SECONDS", None)  # the redraws between methods only, on any machine
     at = pairs_page
     at.multiselect[0].set_value(["zero", "lime"])
     at = set_texts(at, "who wrote hamlet ?", "who painted the mona lisa ?")

@@ -10,7 +10,9 @@ first thing after the server started looks exactly like the same page reached fr
 
 from __future__ import annotations
 
+import collections
 import contextlib
+import copy
 import logging
 import os
 import threading
@@ -24,6 +26,7 @@ from core import paths
 from core.progress import Progress
 
 LOG = logging.getLogger("masklens.app")
+BAR_BEAT_SECONDS = 0.25  # a progress bar is redrawn (a point where a run can stop) at most this often within a unit
 
 # (script, sidebar label, icon): Home first, then pages/ in their file order
 PAGES = (
@@ -52,6 +55,23 @@ def page_setup(title: str) -> None:
         for script, label, icon in PAGES:
             st.page_link(script, label=label, icon=icon)
         st.divider()
+
+
+def session_watch() -> Callable[[], bool] | None:
+    """A check "is this browser session still connected?" for long work that outlives a script run
+    (a background training run), or None outside a served app (AppTest, bare mode).
+
+    Streamlit drops a session from its active ones when its websocket closes (the tab was closed
+    or the browser went away); a browser that reconnects gets the same session back.
+    """
+    from streamlit import runtime
+    from streamlit.runtime.scriptrunner import get_script_run_ctx
+
+    context = get_script_run_ctx(suppress_warning=True)
+    if context is None or not runtime.exists():
+        return None
+    served, session_id = runtime.get_instance(), context.session_id
+    return lambda: served.is_active_session(session_id)
 
 
 def error_details(err: BaseException, with_traceback: bool = False) -> str:
@@ -134,13 +154,17 @@ def progress_bar(total: int, describe: Callable[[Progress], str], start: str = "
     """A ``st.progress`` bar driven by a :class:`core.progress.Progress` of ``total`` units.
 
     ``describe(progress)`` gives the bar's text at each report. Each report redraws the bar, and
-    a redraw is where Streamlit stops a run it was asked to stop (a widget changed, Stop in the
-    toolbar, the tab closed): ``StopException``/``RerunException`` are raised from that ``st.*``
-    call, between two units. The bar is removed when the block ends normally and left as it is
-    when the run is stopped (the next run redraws the page anyway; drawing now would only raise again).
+    so does a heartbeat of a forward chunk inside a unit, at most every :data:`BAR_BEAT_SECONDS`
+    (when the unit runs under ``progress.running()``, as :meth:`ResultCache.unit` and the
+    library's ``explain``/``evaluate`` run it). A redraw is where Streamlit stops a run it was
+    asked to stop (a widget changed, Stop in the toolbar, Cancel, the tab closed):
+    ``StopException``/``RerunException`` are raised from that ``st.*`` call, within one chunk. The
+    bar is removed when the block ends normally and left as it is when the run is stopped (the next
+    run redraws the page anyway; drawing now would only raise again).
     """
     bar = st.progress(0.0, text=start)
     progress = Progress(total, on_update=lambda p: bar.progress(p.fraction, text=describe(p)))
+    progress.beat_seconds = BAR_BEAT_SECONDS
     try:
         yield progress
     except Exception:
@@ -155,36 +179,71 @@ def method_progress_text(progress: Progress) -> str:
     return f"method {current}/{progress.total}: {progress.stage} · {progress.describe()}"
 
 
-class CacheMisses:
-    """Tells a computed unit from a cached one, which ``st.cache_data`` does not say.
+class ResultCache:
+    """Computed results shared by every session of this server; the ``max_entries`` used last are kept.
 
-    The cached function calls :meth:`note` in its body (run only on a cache miss, in the calling
-    thread); :meth:`unit` wraps one call and reports it to a progress tracker: timed when the
-    body ran, skipped (untimed) when the cache answered.
+    What ``st.cache_data`` gave the Explain and Sentence pairs pages (one entry per model version,
+    input, method and parameters, so adding a method computes only it), with the computation
+    outside any Streamlit cache: ``st.cache_data`` records the ``st`` calls its function makes in
+    order to replay them, and cannot replay a redraw of a progress bar drawn outside it, so the
+    bar could neither move nor stop the run inside a method. Values are deep-copied in and out,
+    as ``st.cache_data`` copies them. Two sessions asking for the same missing key at once both
+    compute it; the second result replaces the first.
     """
 
-    def __init__(self) -> None:
-        self._local = threading.local()
+    def __init__(self, max_entries: int) -> None:
+        self.max_entries = int(max_entries)
+        self._values: collections.OrderedDict = collections.OrderedDict()
+        self._lock = threading.Lock()
 
-    def note(self) -> None:
-        """Record that the cached function's body ran in this thread."""
-        self._local.count = self.count + 1
+    def lookup(self, key: tuple) -> tuple[bool, object]:
+        """(True, a copy of the value) when ``key`` is cached (it becomes the most recent), else (False, None)."""
+        with self._lock:
+            if key not in self._values:
+                return False, None
+            self._values.move_to_end(key)
+            return True, copy.deepcopy(self._values[key])
 
-    @property
-    def count(self) -> int:
-        """How many times the body ran in this thread."""
-        return getattr(self._local, "count", 0)
+    def store(self, key: tuple, value: object) -> None:
+        """Keep a copy of ``value`` under ``key``, dropping the least recently used entry beyond ``max_entries``."""
+        with self._lock:
+            self._values[key] = copy.deepcopy(value)
+            self._values.move_to_end(key)
+            while len(self._values) > self.max_entries:
+                self._values.popitem(last=False)
 
-    @contextlib.contextmanager
-    def unit(self, progress: Progress | None, stage: str) -> Iterator[None]:
-        """Report ``stage`` to ``progress`` (None: nothing), run the block, then report it as one unit."""
+    def clear(self) -> None:
+        """Forget every entry."""
+        with self._lock:
+            self._values.clear()
+
+    def unit(self, progress: Progress | None, stage: str, key: tuple, compute: Callable[[], object]) -> object:
+        """The value of ``key``, computed by ``compute()`` when missing, as one unit of ``progress``.
+
+        Cached: the unit is skipped (instant, left out of the estimate). Missing: ``stage`` is
+        reported, ``compute`` runs with ``progress`` running (its forward chunks' heartbeats redraw
+        the bar and are where Streamlit can stop the run), and the unit is timed.
+        """
+        if progress is not None:
+            progress.set_stage(stage)
+        found, value = self.lookup(key)
+        if found:
+            if progress is not None:
+                progress.skip(1)
+            return value
         if progress is None:
-            yield
-            return
-        progress.set_stage(stage)
-        before = self.count
-        yield
-        (progress.advance if self.count > before else progress.skip)(1)
+            value = compute()
+        else:
+            with progress.running():
+                value = compute()
+        self.store(key, value)
+        if progress is not None:
+            progress.advance(1)
+        return value
+
+
+EXPLANATIONS = ResultCache(400)  # the Explain page's explanations, one per (model version, text, method, params)
+PAIR_EXPLANATIONS = ResultCache(300)  # the Sentence pairs page's
 
 
 HF_ADDED_KEY = "hf_model_added"
