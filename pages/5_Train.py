@@ -12,7 +12,7 @@ from dataclasses import MISSING
 
 import streamlit as st
 
-from ui.common import guarded, page_setup, refresh_registry, registry_listing
+from ui.common import guarded, page_setup, refresh_registry, registry_listing, session_watch
 
 RUN_KEY = "train_run"
 START_KEY = "train_start_clicked"
@@ -228,11 +228,16 @@ def mark_start() -> None:
     st.session_state[START_KEY] = True
 
 
-def start_run(settings, data, overwrite: bool = False) -> None:
-    """Validate and start a background run, kept in the session (errors are shown by ``guarded``)."""
+def start_run(settings, data, overwrite: bool = False, outlive_tab: bool = False) -> None:
+    """Validate and start a background run, kept in the session (errors are shown by ``guarded``).
+
+    Unless ``outlive_tab``, the run is watched: once this browser session has been gone for
+    ``ORPHAN_GRACE_SECONDS`` (the tab was closed) it stops and saves the best epoch so far.
+    """
     from core.training.background import TrainingRun
 
-    st.session_state[RUN_KEY] = TrainingRun(settings, data=data, overwrite=overwrite).start()
+    watch = None if outlive_tab else session_watch()
+    st.session_state[RUN_KEY] = TrainingRun(settings, data=data, overwrite=overwrite, keep_alive=watch).start()
     st.session_state.pop("train_registered", None)
 
 
@@ -310,12 +315,13 @@ def result_panel(run) -> None:
 def main() -> None:
     """Lay out the page."""
     from core.device import describe_device
-    from core.training.background import user_model_exists
+    from core.training.background import ORPHAN_GRACE_SECONDS, user_model_exists
 
     st.title("Train a model")
     st.markdown(f"Train a {architecture_labels()} classifier with one of the papers' methods on a bundled dataset or "
-                "your own CSV. Training runs in the background of this session; the model is saved under "
-                "`$MASKLENS_HOME/models` and appears in every page's model picker.")
+                "your own CSV. Training runs in the background of this session (closing the tab stops it, unless "
+                "you tick *Keep training if this tab is closed*); the model is saved under `$MASKLENS_HOME/models` "
+                "and appears in every page's model picker.")
     run = st.session_state.get(RUN_KEY)
     busy = run is not None and not run.state().done
     clicked = st.session_state.pop(START_KEY, False)  # set by Start's callback; never kept for a later run
@@ -338,9 +344,14 @@ def main() -> None:
                 else:
                     st.warning(f"A model called {settings.name} exists. Choose another name, or replace it.")
                 overwrite = st.checkbox(f"Replace {settings.name}", key="train_overwrite")
+            outlive_tab = st.checkbox(
+                "Keep training if this tab is closed", key="train_outlive_tab",
+                help=f"Off: closing the tab stops the run within {ORPHAN_GRACE_SECONDS:.0f} s and saves the best "
+                     "epoch so far, so no CPU is used for a page nobody watches. On: the run goes on to the end "
+                     "and its model appears in every page's model picker.")
             if clicked and not busy:  # start before the button is drawn, so it is drawn disabled
                 with guarded("Cannot start training"):
-                    start_run(settings, data, overwrite)
+                    start_run(settings, data, overwrite, outlive_tab)
                     busy = True
             st.button("Start training", type="primary", disabled=busy, key="train_start", on_click=mark_start,
                       help="Disabled while a run is going (from the moment it is clicked).")

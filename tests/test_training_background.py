@@ -306,3 +306,31 @@ def test_the_child_does_not_run_the_page_script_that_started_it(masklens_home, t
     run = TrainingRun(tiny(epochs=1), data=toy_dataset(n_train=100, n_eval=20))
     assert run.start().join(WAIT) and run.state().status == "finished", run.state().error
     assert not marker.exists()
+
+
+def test_a_run_whose_watcher_is_gone_stops_after_the_grace_and_keeps_the_best_epoch(masklens_home):
+    watched = {"yes": True}
+    run = TrainingRun(tiny(epochs=200, name="bg-orphan"), data=toy_dataset(n_train=200, n_eval=50),
+                      keep_alive=lambda: watched["yes"], orphan_grace=0.3).start()
+    wait_until(lambda: run.state().step >= 2)
+    watched["yes"] = False        # the tab was closed
+    gone = time.monotonic()
+    assert run.join(WAIT)
+    state = run.state()
+    assert state.status == "stopped" and state.stop_reason == "its page was closed" and run.result.stopped_early
+    assert time.monotonic() - gone < WAIT and state.step < state.total_steps
+    assert user_model_exists("bg-orphan") and state.metrics["best_epoch"] >= 1
+
+
+def test_a_watcher_back_within_the_grace_or_a_broken_check_keeps_the_run_going(masklens_home):
+    answers = iter([True, False, False, True] + [True] * 10_000)  # a browser that reconnects
+    run = TrainingRun(tiny(epochs=3, name="bg-back"), data=toy_dataset(n_train=200, n_eval=50),
+                      keep_alive=lambda: next(answers), orphan_grace=60).start()
+    assert run.join(WAIT) and run.state().status == "finished" and run.state().stop_reason is None
+
+    def broken() -> bool:
+        raise RuntimeError("the session manager is gone")
+
+    run = TrainingRun(tiny(epochs=2, name="bg-broken"), data=toy_dataset(n_train=200, n_eval=50),
+                      keep_alive=broken, orphan_grace=0).start()
+    assert run.join(WAIT) and run.state().status == "finished"

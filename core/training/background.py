@@ -14,7 +14,9 @@ process would change each other's results. The child sends every step and epoch 
 pipe and waits for the parent's answer (go on or stop) before the next step; a reader thread in
 the parent folds the events into :class:`RunState`. So the state is never more than one step
 behind, :meth:`TrainingRun.stop` takes effect after the current step, and a child whose parent
-died stops at its next step.
+died stops at its next step. A run given a ``keep_alive`` check (the Train page: is the browser
+session still connected) stops the same way once the check has failed for ``orphan_grace``
+seconds, so a closed tab does not leave training burning the CPU.
 
 :func:`check_run` validates everything that can be checked before training
 (settings, dataset, classes, model name, device), so bad settings fail at once
@@ -27,8 +29,9 @@ warning per Streamlit call); the child is started with a bare ``__main__`` inste
 (:func:`_main_module_not_reimported`), and ``_child_main`` needs nothing from it.
 
 The child applies :mod:`core.threads`' policy (a thread per free core, one on a busy machine,
-unless ``$MASKLENS_THREADS`` says otherwise; resolved in the parent): torch's default of one thread per core made the child and the
-Streamlit process spin-wait on each other, 5x slower than the same run from the command line.
+unless ``$MASKLENS_THREADS`` says otherwise; resolved in the parent): torch's default of one
+thread per core made the child and the Streamlit process spin-wait on each other, 5x slower than
+the same run from the command line.
 """
 
 from __future__ import annotations
@@ -47,7 +50,7 @@ from contextlib import contextmanager
 from dataclasses import asdict, dataclass, field, replace
 from functools import cached_property
 from pathlib import Path
-from typing import Any
+from typing import Any, Callable
 
 from core import paths
 from core.data.datasets import DatasetSplits, load_dataset
@@ -106,6 +109,7 @@ def check_run(settings: TrainSettings, data: DatasetSplits | None = None, output
 
 
 CHILD_EXIT_GRACE = 10.0  # seconds a child may take to exit after its last message before it is killed
+ORPHAN_GRACE_SECONDS = 10.0  # a run whose watcher is gone this long stops (the best epoch so far is saved)
 
 
 @dataclass
@@ -130,6 +134,8 @@ class RunState:
         remaining: estimated seconds of training left (steps left times the mean seconds per step
             since the first step, dev evaluations included); None before two steps or once done.
         threads: the CPU threads the child trains with (:mod:`core.threads`).
+        stop_reason: why a stopped run stopped when nobody asked: ``"its page was closed"`` after
+            the run's ``keep_alive`` said no for ``orphan_grace`` seconds; None otherwise.
     """
 
     name: str
@@ -146,6 +152,7 @@ class RunState:
     elapsed: float = 0.0
     remaining: float | None = None
     threads: int = 1
+    stop_reason: str | None = None
 
     @property
     def done(self) -> bool:
@@ -295,14 +302,22 @@ class TrainingRun:
             sent to the child over a pipe.
         output_dir: where the checkpoint goes (default ``$MASKLENS_HOME/models``, resolved here).
         overwrite: replace an existing user model of that name (else the name is refused at once).
+        keep_alive: asked at every step whether whoever watches the run is still there (the Train
+            page passes "is this browser session still connected"); after it has said no for
+            ``orphan_grace`` seconds the run stops as :meth:`stop` does (the best epoch so far is
+            saved) and ``state().stop_reason`` says so. None: the run never stops on its own.
+        orphan_grace: seconds of "no" tolerated first (a browser that reconnects keeps its run).
 
     Raises:
         ValueError: bad settings or data (see :func:`check_run`), before any process starts.
     """
 
     def __init__(self, settings: TrainSettings, data: DatasetSplits | None = None,
-                 output_dir: str | Path | None = None, overwrite: bool = False):
+                 output_dir: str | Path | None = None, overwrite: bool = False,
+                 keep_alive: Callable[[], bool] | None = None, orphan_grace: float = ORPHAN_GRACE_SECONDS):
         self.settings, self.data = check_run(settings, data, output_dir, overwrite)
+        self.keep_alive, self.orphan_grace = keep_alive, float(orphan_grace)
+        self._unwatched_since: float | None = None
         self.output_dir = Path(output_dir) if output_dir else paths.user_models_dir()
         self.overwrite = overwrite
         self.threads = thread_count()  # a bad $MASKLENS_THREADS fails here, not in the child
@@ -464,6 +479,8 @@ class TrainingRun:
                 state.history.append({"epoch": event.epoch, "train_loss": float(event.loss),
                                       "dev_accuracy": event.dev_accuracy, "seconds": event.seconds,
                                       "phase": event.phase})
+            if not self._stop_asked and self._orphaned():
+                self._stop_asked, state.stop_reason = True, "its page was closed"
             if self._stop_asked:
                 state.status = "stopping"
             elif event.kind == "epoch" and event.epoch >= state.epochs:
@@ -471,6 +488,21 @@ class TrainingRun:
             else:
                 state.status = "training"
             return not self._stop_asked
+
+    def _orphaned(self) -> bool:
+        """Whether ``keep_alive`` has said no for ``orphan_grace`` seconds (an error in it counts as yes)."""
+        if self.keep_alive is None:
+            return False
+        try:
+            watched = bool(self.keep_alive())
+        except Exception:  # noqa: BLE001 - a broken check must not stop or fail a user's training
+            watched = True
+        now = time.perf_counter()
+        if watched:
+            self._unwatched_since = None
+            return False
+        self._unwatched_since = self._unwatched_since or now
+        return now - self._unwatched_since >= self.orphan_grace
 
     def _finish(self, message: tuple | None) -> None:
         """Set the final state from the child's last message: a result, an error, or None (it died).
