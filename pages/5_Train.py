@@ -1,7 +1,8 @@
 """Train page: pick data, architecture, method and hyper-parameters; train in the background and watch it.
 
 The run lives in ``st.session_state`` (a :class:`core.training.background.TrainingRun`), so it goes on
-while the page reruns; a fragment refreshes the progress every second. When it ends, the registry
+while the page reruns; a fragment refreshes the progress twice a second, and waits for the run's end
+in between, so the result shows as soon as the run ends. When it ends, the registry
 listing is refreshed so the new checkpoint is in every page's model picker.
 """
 
@@ -16,7 +17,8 @@ from ui.common import guarded, page_setup, refresh_registry, registry_listing, s
 
 RUN_KEY = "train_run"
 START_KEY = "train_start_clicked"
-REFRESH_SECONDS = 1.0
+REFRESH_SECONDS = 0.5
+WAIT_SECONDS = 0.4  # of each refresh, spent waiting for the run to end (a click on Stop waits at most this)
 BUNDLED, UPLOAD = "bundled dataset", "upload a CSV"
 # Settings drawn as their own widgets; every other numeric TrainSettings field goes under "More settings".
 MAIN_FIELDS = {"dataset", "architecture", "method", "epochs", "batch_size", "lr", "max_train", "max_eval", "seed",
@@ -272,6 +274,7 @@ def live_panel() -> None:
     run = st.session_state.get(RUN_KEY)
     if run is None:
         return
+    run.join(timeout=WAIT_SECONDS)  # returns the moment the run ends, so the result shows without a poll's delay
     state = run.state()
     if state.done:
         st.rerun()

@@ -250,6 +250,9 @@ class _FakeRun:
     def stop(self):
         return self._state
 
+    def join(self, timeout=None):
+        return False  # still running
+
 
 @pytest.mark.parametrize("remaining, expected", [(42.0, "· about 42 s left"), (600.0, "· about 10 min left"),
                                                  (None, "· 3 s")])
