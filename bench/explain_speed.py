@@ -25,7 +25,8 @@ Prints, for ``--n`` test sentences:
   more sentences).
 Targets (README): CNN marginalization median < 0.5 s on a 2-core CPU; >= 20x
 faster than the loop with scores equal to 1e-5; zero equal to FeatureAblation
-and not slower; MiniLM budgeted marginalization <= 75x zero erasure.
+and not slower; MiniLM budgeted marginalization <= 75x zero erasure. The CNN trio
+against an earlier release, side by side: ``bench/trio_vs_release.py``.
 """
 
 from __future__ import annotations
