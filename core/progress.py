@@ -176,16 +176,19 @@ class Progress:
     def running(self) -> Iterator["Progress"]:
         """Make this the tracker that :func:`heartbeat` reaches (in this thread or task) for the block.
 
-        A tracker made running inside another one's block passes each heartbeat on to it, so an
-        outer job (a page's bar, an evaluation) keeps its cancel points inside an inner one.
+        A tracker made running inside another one's block passes each heartbeat on to it, with its
+        own :attr:`fraction` as the outer unit's fraction done (the inner job is one unit of the
+        outer one, e.g. a method of a page's bar), so an outer job keeps its cancel points, and its
+        bar moves, inside an inner one.
         """
-        self._outer = _RUNNING.get()
+        outer, before = _RUNNING.get(), self._outer
+        self._outer = before if self in _chain(outer) else outer  # running again inside itself: no loop
         reset = _RUNNING.set(self)
         try:
             yield self
         finally:
             _RUNNING.reset(reset)
-            self._outer = None
+            self._outer = before
 
     def beat(self, within: float | None = None) -> None:
         """A cancel point inside the unit under way: check the token; call ``on_update`` when
@@ -201,7 +204,7 @@ class Progress:
             self._last_update = self._clock()
             self.on_update(self)
         if self._outer is not None:
-            self._outer.beat()
+            self._outer.beat(self.fraction if self.total > 0 else None)
 
     def _report(self, stage: str | None) -> None:
         if stage is not None:
@@ -213,6 +216,15 @@ class Progress:
 
 
 _RUNNING: ContextVar[Progress | None] = ContextVar("masklens_running_progress", default=None)
+
+
+def _chain(progress: Progress | None) -> list[Progress]:
+    """``progress`` and the trackers it passes beats to, innermost first."""
+    chain = []
+    while progress is not None and progress not in chain:
+        chain.append(progress)
+        progress = progress._outer
+    return chain
 
 
 def heartbeat(within: float | None = None) -> None:

@@ -110,7 +110,7 @@ def show_estimate(record: dict, text: str, methods: list[str], params: dict) -> 
         return
     slow = ", ".join(f"{METHODS.get(m, m)} ≈ {s:.0f} s" for m, s in known.items() if s >= 1)
     st.caption(f"Expected time on this machine if not cached: {slow} (estimated from each method's classifier "
-               "passes; Cancel stops between methods).")
+               "passes; Cancel stops the computation within moments).")
 
 
 def explain_each(record: dict, text: str, methods: list[str], target: int | None, params: dict,

@@ -162,8 +162,11 @@ def test_an_inner_tracker_passes_each_beat_to_the_one_it_runs_inside():
     outer.beat_seconds = 0.0
     inner = as_progress(lambda *call: seen.append("plain"), 3)  # a plain callback: units only
     with outer.running(), inner.running():
-        heartbeat(0.5)
-        assert seen == ["outer"] and inner.within == 0.5 and outer.within == 0.0
+        heartbeat(0.5)            # half of the first of the inner job's 3 units: 1/6 of the outer unit
+        assert seen == ["outer"] and inner.within == 0.5 and outer.within == pytest.approx(0.5 / 3)
+        with outer.running():     # running again inside itself (e.g. a page and the library both): no loop
+            heartbeat()
+        assert seen == ["outer", "outer"]
         outer_token.cancel()      # e.g. the page's Cancel, while the inner job is in a forward chunk
         with pytest.raises(Cancelled):
             heartbeat()
