@@ -158,16 +158,18 @@ def settings_panel(names: list[str], label_names_of: dict[str, list[str]]):
     with st.expander("Parameters"):
         params = {
             "likelihood": st.selectbox("Likelihood model (marginalization)", ["mlm", "unigram", "uniform"],
-                                       help="mlm: the shipped fine-tuned MiniLM masked LM"),
-            "sigma": st.select_slider("Likelihood threshold σ", [1e-6, 1e-5, 1e-4, 1e-3], value=1e-5),
+                                       key="explain_likelihood", help="mlm: the shipped fine-tuned MiniLM masked LM"),
+            "sigma": st.select_slider("Likelihood threshold σ", [1e-6, 1e-5, 1e-4, 1e-3], value=1e-5,
+                                      key="explain_sigma"),
             "marginal": {"budget": st.selectbox(
-                "Marginalization budget", BUDGETS, format_func=budget_label,
+                "Marginalization budget", BUDGETS, format_func=budget_label, key="explain_budget",
                 help="classifier passes per word: auto is exact on word models (CNN, LSTM) and at most "
                      f"{DEFAULT_BUDGET} on transformers, where exact takes minutes; the rest of the likelihood "
                      "mass is then estimated from a sample, with a standard error per word")},
-            "lime": {"n_samples": st.number_input("LIME samples", 50, 5000, 500, step=50)},
-            "shapley": {"n_permutations": st.number_input("Shapley permutations", 5, 500, 25, step=5)},
-            "seed": st.number_input("Seed", 0, 2**31 - 1, 0),
+            "lime": {"n_samples": st.number_input("LIME samples", 50, 5000, 500, step=50, key="explain_lime")},
+            "shapley": {"n_permutations": st.number_input("Shapley permutations", 5, 500, 25, step=5,
+                                                          key="explain_shapley")},
+            "seed": st.number_input("Seed", 0, 2**31 - 1, 0, key="explain_seed"),
         }
     return model_name, (None if compare == "(none)" else compare), None if class_name == PREDICTED else class_name, \
         shared, params
@@ -378,6 +380,8 @@ def resume() -> None:
     st.session_state.pop(CANCELLED_KEY, None)
 
 
-page_setup("Explain")
+page_setup("Explain", keep=("explain_model", "explain_compare", "explain_class", "explain_scale", "explain_methods",
+                            "explain_example", "explain_text", "explain_likelihood", "explain_sigma", "explain_budget",
+                            "explain_lime", "explain_shapley", "explain_seed"))
 with guarded("The Explain page failed"):
     main()

@@ -151,13 +151,13 @@ def main() -> None:
         return
     names = list(models)
     controls = st.columns(4)
-    model_name = controls[0].selectbox("Mask model", names,
+    model_name = controls[0].selectbox("Mask model", names, key="importance_model",
                                        index=names.index(DEFAULT_MODEL) if DEFAULT_MODEL in names else 0)
     others = [NONE] + [n for n in names if n != model_name]
-    compare = controls[1].selectbox("Compare with", others,
+    compare = controls[1].selectbox("Compare with", others, key="importance_compare",
                                     index=others.index(DEFAULT_COMPARE) if DEFAULT_COMPARE in others else 0,
                                     help="VMASK Figure 3 compares VMASK and IBA word clouds")
-    top_k = controls[2].slider("Words in the cloud", 10, 300, 100, step=10)
+    top_k = controls[2].slider("Words in the cloud", 10, 300, 100, step=10, key="importance_top_k")
     min_count = controls[3].number_input("Minimum training count", 1, 1000, CLOUD_MIN_COUNT, key="imp_min_count",
                                          help=f"Only words seen at least this often in training go in the clouds. "
                                               f"Default {CLOUD_MIN_COUNT}: the shipped CNN-VMASK cloud is then led by "
@@ -171,6 +171,7 @@ def main() -> None:
         show_scatter_and_table(model_name, models[model_name], top_k_marked=10)
 
 
-page_setup("Dataset importance")
+page_setup("Dataset importance", keep=("importance_model", "importance_compare", "importance_top_k", "imp_min_count",
+                                       "importance_filter"))
 with guarded("The Dataset importance page failed"):
     main()

@@ -44,7 +44,8 @@ def controls(models: list[str], pair_models: set[str], records: dict[str, dict])
     from core.metrics.pairs import PAIR_OPERATIONS
 
     top = st.columns([2, 2, 3])
-    model = top[0].selectbox("Model", models, index=models.index(DEFAULT_MODEL) if DEFAULT_MODEL in models else 0)
+    model = top[0].selectbox("Model", models, index=models.index(DEFAULT_MODEL) if DEFAULT_MODEL in models else 0,
+                             key="faithfulness_model")
     pair = model in pair_models
     kind = "pair" if pair else "text"
     dataset = data_picker(records[model], "faithfulness", top[1])
@@ -59,12 +60,12 @@ def controls(models: list[str], pair_models: set[str], records: dict[str, dict])
     metrics = st.multiselect("Metrics", metric_names, default=metric_names, key=f"metrics-{kind}",
                              format_func=lambda m: METRIC_LABELS.get(m, m))
     row = st.columns(4)
-    n = row[0].number_input("Test examples (n)", min_value=1, max_value=5000, value=100, step=50)
-    seed = row[1].number_input("Seed", min_value=0, max_value=2**31 - 1, value=0, step=1)
+    n = row[0].number_input("Test examples (n)", min_value=1, max_value=5000, value=100, step=50, key="faithfulness_n")
+    seed = row[1].number_input("Seed", min_value=0, max_value=2**31 - 1, value=0, step=1, key="faithfulness_seed")
     operation = row[2].selectbox("Deletion (AOPC, degradation)", list(PAIR_OPERATIONS if pair else DELETIONS),
                                  format_func=DELETION_LABELS.get, key=f"operation-{kind}",
                                  help="Pair models: words are removed from either text.")
-    aopc_k = row[3].number_input("AOPC K", min_value=1, max_value=50, value=10, step=1,
+    aopc_k = row[3].number_input("AOPC K", min_value=1, max_value=50, value=10, step=1, key="faithfulness_aopc_k",
                                  help="The VMASK paper's Table 4 uses 5, GMASK 10.")
     return {"model": model, "explainers": tuple(explainers), "metrics": tuple(metrics), "n": int(n),
             "seed": int(seed), "operation": operation, "aopc_k": int(aopc_k), "dataset": dataset,
@@ -299,6 +300,9 @@ def main() -> None:
     show_results(previous)
 
 
-page_setup("Faithfulness")
+page_setup("Faithfulness", keep=("faithfulness_model", "faithfulness-dataset", "explainers-text", "explainers-pair",
+                                 "metrics-text", "metrics-pair", "operation-text", "operation-pair", "faithfulness_n",
+                                 "faithfulness_seed", "faithfulness_aopc_k", "faithfulness_ray",
+                                 "faithfulness_ray_address", "faithfulness_ray_workers", "faithfulness_ray_gpus"))
 with guarded("The Faithfulness page failed"):
     main()

@@ -138,6 +138,6 @@ def main() -> None:
                        key="repr-csv")
 
 
-page_setup("Representations")
+page_setup("Representations", keep=("repr_left", "repr_right", "repr_n", "repr_seed", "repr_perplexity"))
 with guarded("The Representations page failed"):
     main()

@@ -94,16 +94,20 @@ def text_panel() -> tuple[str, str]:
 def settings_panel(records: dict[str, dict]):
     """Model, methods, target, colour scale and method parameters."""
     names = list(records)
-    name = st.selectbox("Pair model", names, index=names.index(DEFAULT_MODEL) if DEFAULT_MODEL in names else 0)
+    name = st.selectbox("Pair model", names, index=names.index(DEFAULT_MODEL) if DEFAULT_MODEL in names else 0,
+                        key="pair_model")
     classes = ["predicted class"] + list(records[name]["label_names"])
-    target_label = st.selectbox("Explain class", classes)
-    shared = st.radio("Colour scale", ["shared across rows", "per row"], horizontal=True) == "shared across rows"
+    target_label = st.selectbox("Explain class", classes, key="pair_class")
+    shared = st.radio("Colour scale", ["shared across rows", "per row"], horizontal=True,
+                      key="pair_scale") == "shared across rows"
     with st.expander("Parameters"):
-        steps = st.number_input("GMASK/IMASK steps (0 = model default)", 0, 1000, 0, step=10)
-        samples = st.number_input("GMASK/IMASK samples per step (0 = model default)", 0, 1000, 0, step=10)
-        params = {"seed": st.number_input("Seed", 0, 2**31 - 1, 0),
-                  "lime": {"n_samples": st.number_input("LIME samples", 50, 5000, 500, step=50)},
-                  "shapley": {"n_permutations": st.number_input("Shapley permutations", 5, 500, 25, step=5)}}
+        steps = st.number_input("GMASK/IMASK steps (0 = model default)", 0, 1000, 0, step=10, key="pair_steps")
+        samples = st.number_input("GMASK/IMASK samples per step (0 = model default)", 0, 1000, 0, step=10,
+                                  key="pair_samples")
+        params = {"seed": st.number_input("Seed", 0, 2**31 - 1, 0, key="pair_seed"),
+                  "lime": {"n_samples": st.number_input("LIME samples", 50, 5000, 500, step=50, key="pair_lime")},
+                  "shapley": {"n_permutations": st.number_input("Shapley permutations", 5, 500, 25, step=5,
+                                                                key="pair_shapley")}}
         for method in ("gmask", "imask"):
             params[method] = {k: int(v) for k, v in (("steps", steps), ("n_samples", samples)) if v}
     target = None if target_label == "predicted class" else classes.index(target_label) - 1
@@ -199,6 +203,8 @@ def main() -> None:
         show_result(by_name[name], text_a, text_b, methods, target, shared, params)
 
 
-page_setup("Sentence pairs")
+page_setup("Sentence pairs", keep=("pair_model", "pair_class", "pair_scale", "pair_steps", "pair_samples", "pair_seed",
+                                   "pair_lime", "pair_shapley", "pair_methods", "pair_example", "pair_text_a",
+                                   "pair_text_b"))
 with guarded("The Sentence pairs page failed"):
     main()

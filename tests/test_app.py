@@ -76,7 +76,8 @@ def test_every_page_file_is_linked_and_every_page_sets_itself_up() -> None:
     assert on_disk == set(registered_pages())
     for script in [APP, *registered_pages()]:
         source = (REPO_ROOT / script).read_text()
-        assert re.search(r"^page_setup\(\"[^\"]+\"\)$", source, re.M), f"{script} does not call page_setup first"
+        assert re.search(r"^page_setup\(\"[^\"]+\"(, keep=\([^)]*\))?\)$", source, re.M | re.S), \
+            f"{script} does not call page_setup first"
 
 
 @pytest.mark.parametrize("page", registered_pages())
@@ -126,3 +127,23 @@ def test_served_app_in_chromium(trained_home: Path, tmp_path: Path, chromium_exe
             page.get_by_role("heading", name="Reproductions").wait_for(timeout=60_000)
             page.locator(".js-plotly-plot").first.wait_for(state="visible", timeout=60_000)  # the forest plot
             assert page.locator('[data-testid="stException"]').count() == 0
+
+
+def test_a_page_keeps_its_settings_after_a_visit_to_another_page(masklens_home: Path) -> None:
+    """Streamlit forgets the values of widgets a run did not draw; ui.common.keep_settings brings them back."""
+    at = AppTest.from_file(APP, default_timeout=TIMEOUT).run()
+    at = at.switch_page("pages/1_Explain.py").run()
+    at.multiselect(key="explain_methods").set_value(["zero", "lime"])
+    at.number_input(key="explain_lime").set_value(800)
+    at.text_area(key="explain_text").input("the soundtrack alone is worth the ticket")
+    at.run()
+    at = at.switch_page("pages/3_Faithfulness.py").run()
+    at.number_input(key="faithfulness_n").set_value(40)
+    at.run()
+    at = at.switch_page("pages/1_Explain.py").run()
+    assert not at.exception, [e.value for e in at.exception]
+    assert at.multiselect(key="explain_methods").value == ["zero", "lime"]
+    assert at.number_input(key="explain_lime").value == 800
+    assert at.text_area(key="explain_text").value == "the soundtrack alone is worth the ticket"
+    at = at.switch_page("pages/3_Faithfulness.py").run()
+    assert at.number_input(key="faithfulness_n").value == 40

@@ -18,7 +18,7 @@ import os
 import threading
 import traceback
 from pathlib import Path
-from typing import Callable, Iterator
+from typing import Callable, Iterable, Iterator
 
 import streamlit as st
 
@@ -41,8 +41,9 @@ PAGES = (
 )
 
 
-def page_setup(title: str) -> None:
-    """Start a page: wide layout and the tab title, the thread policy, and the sidebar's page links.
+def page_setup(title: str, keep: Iterable[str] = ()) -> None:
+    """Start a page: wide layout and the tab title, the thread policy, the sidebar's page links, and
+    the page's settings as they were when the user last left it (``keep``: see :func:`keep_settings`).
 
     Streamlit's automatic page list is off (``.streamlit/config.toml``): these links give every
     page the same labels and icons whichever page was opened first.
@@ -51,10 +52,30 @@ def page_setup(title: str) -> None:
 
     st.set_page_config(page_title="MaskLens" if title == "Home" else f"{title} · MaskLens", layout="wide")
     apply_thread_policy()  # every rerun: cheap, and a torch imported since gets it too (core/threads.py)
+    keep_settings(keep)
     with st.sidebar:
         for script, label, icon in PAGES:
             st.page_link(script, label=label, icon=icon)
         st.divider()
+
+
+KEPT_SETTINGS = "_masklens_kept_settings"
+
+
+def keep_settings(keys: Iterable[str]) -> None:
+    """Let the widgets with these keys come back as the user left them after a visit to another page.
+
+    Streamlit forgets a widget's value at the end of a run that did not draw it, so leaving a page
+    reset its settings. Called at the top of the page, before its widgets: each key's current value
+    (from this page's previous run) is copied aside, and a key Streamlit has forgotten gets its copy
+    back. Only value widgets belong here (not buttons or file uploaders, whose state cannot be set).
+    """
+    kept = st.session_state.setdefault(KEPT_SETTINGS, {})
+    for key in keys:
+        if key in st.session_state:
+            kept[key] = st.session_state[key]
+        elif key in kept:
+            st.session_state[key] = kept[key]
 
 
 def session_watch() -> Callable[[], bool] | None:
