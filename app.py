@@ -14,9 +14,18 @@ MODEL_COLUMNS = ["name", "dataset", "architecture", "method", "test accuracy", "
 
 
 def models_table(records: list[dict]) -> pd.DataFrame:
-    """The Home page's model table: one row per model, test accuracy as a percentage string."""
+    """The Home page's model table: one row per model, test accuracy as a percentage string. A model
+    MaskLens did not train (a registered Hugging Face classifier: its architecture has no training
+    methods) shows no method, and no dataset but where one is chosen."""
+    from core.models.architectures import ARCHITECTURE_SPECS
+
+    def trained_here(record: dict) -> bool:
+        spec = ARCHITECTURE_SPECS.get(record["architecture"])
+        return spec is None or bool(spec.methods)
+
     rows = [{
-        "name": r["name"], "dataset": r["dataset"], "architecture": r["architecture"], "method": r["method"],
+        "name": r["name"], "dataset": r["dataset"] or "(picked on each page)",
+        "architecture": r["architecture"], "method": r["method"] if trained_here(r) else "– (not trained here)",
         "test accuracy": "–" if r["test_accuracy"] is None else f"{100 * r['test_accuracy']:.1f}%",
         "source": r["source"], "pair": "yes" if r["pair"] else "no",
     } for r in records]

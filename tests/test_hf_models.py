@@ -270,3 +270,8 @@ def test_explain_page_adds_a_hugging_face_model_and_explains_with_it(folders, ma
     html = "".join(element.proto.body for element in at.get("html"))
     assert 'data-method="zero"' in html and 'data-method="integrated_gradients"' in html
     assert any("NEGATIVE" in m.value for m in at.markdown if m.value.startswith("**Prediction:**"))
+    at = at.switch_page("app.py").run()  # Home lists it, without a training method or dataset of its own
+    table = next(frame.value for frame in at.table if "method" in frame.value.columns)
+    row = table[table["name"] == "my-bert"].iloc[0]
+    assert (row["method"], row["dataset"], row["architecture"]) == ("– (not trained here)", "(picked on each page)",
+                                                                    "hf")
