@@ -63,3 +63,26 @@ def test_the_ray_engine_says_how_to_install_ray_and_refuses_bad_worker_counts(ma
     argv = ["--model", MODEL, "--out", str(tmp_path / "out.jsonl"), "--no-progress", "--engine", "ray", "--n", "2"]
     assert run_cli(main, argv) == 2
     assert "pip install -r requirements-ray.txt" in capsys.readouterr().err
+
+
+def test_an_unreachable_ray_address_fails_at_once_with_what_to_do():
+    import socket
+    import time
+
+    from core.evaluation.engines import check_reachable
+
+    with socket.socket() as listening:
+        listening.bind(("127.0.0.1", 0))
+        listening.listen()
+        open_port = listening.getsockname()[1]
+        check_reachable(f"ray://127.0.0.1:{open_port}")  # something listens: left to Ray
+        check_reachable(f"127.0.0.1:{open_port}")
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        closed_port = probe.getsockname()[1]  # bound, never listening: refused
+        started = time.monotonic()
+        with pytest.raises(ConnectionError, match=rf"cannot reach the Ray cluster at ray://127.0.0.1:{closed_port}"):
+            check_reachable(f"ray://127.0.0.1:{closed_port}")
+        assert time.monotonic() - started < 2
+    for left_to_ray in (None, "", "auto", "local", "ray://head-node"):
+        check_reachable(left_to_ray)

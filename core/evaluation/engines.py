@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import math
 import os
+import socket
 from pathlib import Path
 from typing import Any, Callable, Sequence
 
@@ -126,6 +127,31 @@ def _maybe_die_once() -> None:
         os._exit(1)  # noqa: SLF001 - a worker crash, as a killed node would be
 
 
+REACH_SECONDS = 5.0  # how long a cluster address may take to accept a connection before it is called unreachable
+
+
+def check_reachable(address: str | None, timeout: float = REACH_SECONDS) -> None:
+    """Fail fast for a Ray address nobody listens on (``ray.init`` waits for its own, much longer, timeout).
+
+    ``"ray://host:port"`` and ``"host:port"`` are tried with a TCP connection; None, ``"auto"``,
+    ``"local"`` and an address without a port are left to Ray.
+
+    Raises:
+        ConnectionError: nothing accepted a connection at that host and port within ``timeout`` seconds.
+    """
+    if not address or address in ("auto", "local"):
+        return
+    host, _, port = address.removeprefix("ray://").rpartition(":")
+    if not host or not port.isdigit():
+        return
+    try:
+        socket.create_connection((host.strip("[]"), int(port)), timeout=timeout).close()
+    except OSError as err:
+        raise ConnectionError(f"cannot reach the Ray cluster at {address} ({err.strerror or err}); start it there "
+                              "(`ray start --head`, client port 10001 for ray://) or leave the address empty for a "
+                              "local Ray") from err
+
+
 class RayEngine:
     """Explain on Ray actors: ``workers`` of them, each with ``gpus_per_worker`` GPUs (0: CPU).
 
@@ -157,6 +183,7 @@ class RayEngine:
         """Join (or start) Ray; returns the ray module. Done on first use; call it first to time the work alone."""
         ray = require_ray()
         if not ray.is_initialized():
+            check_reachable(self.address)
             env = {k: v for k, v in os.environ.items() if k.startswith("MASKLENS_")}
             env["PYTHONPATH"] = os.pathsep.join([str(REPO_ROOT), os.environ.get("PYTHONPATH", "")]).rstrip(os.pathsep)
             options: dict[str, Any] = {"include_dashboard": False, "log_to_driver": False,
