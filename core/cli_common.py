@@ -15,7 +15,7 @@ def run_cli(main: Callable[[Sequence[str] | None], int], argv: Sequence[str] | N
 
     try:
         return main(argv)
-    except (ValueError, CheckpointError, DatasetError, ModelNotFoundError, FileNotFoundError) as err:
+    except (ValueError, CheckpointError, DatasetError, ModelNotFoundError, FileNotFoundError, ConnectionError) as err:
         print(f"error: {err}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:

@@ -86,3 +86,16 @@ def test_an_unreachable_ray_address_fails_at_once_with_what_to_do():
         assert time.monotonic() - started < 2
     for left_to_ray in (None, "", "auto", "local", "ray://head-node"):
         check_reachable(left_to_ray)
+
+
+def test_explain_batch_on_an_unreachable_cluster_is_a_one_line_error(masklens_home, tmp_path, capsys):
+    import socket
+
+    pytest.importorskip("ray", reason="ray is not installed (pip install -r requirements-ray.txt)")
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        address = f"127.0.0.1:{probe.getsockname()[1]}"
+        argv = ["--model", MODEL, "--out", str(tmp_path / "out.jsonl"), "--no-progress", "--engine", "ray",
+                "--address", address, "--n", "2"]
+        assert run_cli(main, argv) == 2
+    assert f"error: cannot reach the Ray cluster at {address}" in capsys.readouterr().err
