@@ -12,6 +12,7 @@ PAGE_FILES = {label: script for script, label, _ in PAGES}  # a report row names
 def main() -> None:
     """Lay out the page."""
     from core.reproduction import load_report
+    from core.reproduction.comparisons import page_of
     from core.viz.reproduction import forest_plot, report_table
 
     st.title("Reproductions")
@@ -31,7 +32,8 @@ def main() -> None:
                f"{(environment.get('commit') or 'unknown')[:10]}, torch {environment.get('torch')}.")
     st.plotly_chart(forest_plot(report), key="repro_forest")
     table = report_table(report)
-    st.dataframe(table.drop(columns=["id"]), hide_index=True, key="repro_table")
+    st.dataframe(table.drop(columns=["id"]), hide_index=True, key="repro_table",
+                 column_config={"finding": st.column_config.TextColumn(width="large")})
     st.subheader("Open a row's page")
     chosen = st.selectbox("Comparison", list(table["id"]), key="repro_row")
     row = next(r for r in report["rows"] if r["comparison"]["id"] == chosen)
@@ -39,11 +41,12 @@ def main() -> None:
     st.markdown(f"**{comparison['claim']}** ({comparison['paper']}): verdict **{row['verdict']}**.")
     if comparison["note"]:
         st.caption(comparison["note"])
-    page = PAGE_FILES.get(comparison["page"])
+    label = page_of(comparison)
+    page = PAGE_FILES.get(label)
     if page == "app.py":  # accuracies: nothing to measure on a page, Home lists each checkpoint's test accuracy
         st.page_link(page, label="See the models' test accuracies on Home", icon=":material/open_in_new:")
     elif page:
-        st.page_link(page, label=f"Measure it on the {comparison['page']} page", icon=":material/open_in_new:")
+        st.page_link(page, label=f"Measure it on the {label} page", icon=":material/open_in_new:")
 
 
 page_setup("Reproductions")

@@ -147,3 +147,13 @@ def test_a_page_keeps_its_settings_after_a_visit_to_another_page(masklens_home: 
     assert at.text_area(key="explain_text").value == "the soundtrack alone is worth the ticket"
     at = at.switch_page("pages/3_Faithfulness.py").run()
     assert at.number_input(key="faithfulness_n").value == 40
+
+
+def test_reproductions_shows_verdicts_first_and_links_pair_degradation_to_faithfulness(masklens_home: Path) -> None:
+    at = AppTest.from_file(APP, default_timeout=TIMEOUT).run()
+    at = at.switch_page("pages/7_Reproductions.py").run()
+    assert not at.exception, [e.value for e in at.exception]
+    assert list(at.dataframe[0].value.columns)[:4] == ["finding", "verdict", "A - B", "95% CI"]
+    at.selectbox(key="repro_row").set_value("gmask-vs-lime-degradation-dattn-signed").run()
+    labels = [link.proto.label for link in at.get("page_link")]
+    assert "Measure it on the Faithfulness page" in labels, labels  # the shipped report says Sentence pairs

@@ -156,12 +156,21 @@ def _gmask_rows() -> list[Comparison]:
                 "as the authors' code does)", "explainers", "gmask", other,
                 "degradation", +1, model="dattn-trec6-answer-type-pairs",
                 options={"ranking": ranking, "operation": "pad", "n": 200},
-                page="Sentence pairs", note=_GMASK_NOTES[(other, ranking)]))
+                page="Faithfulness", note=_GMASK_NOTES[(other, ranking)]))  # pair degradation is measured there
     return rows
 
 
 COMPARISONS: tuple[Comparison, ...] = tuple(_vmask_rows() + _vat_rows() + _evarm_rows() + _marginal_rows()
                                             + _gmask_rows())
+
+
+def page_of(comparison: dict[str, Any]) -> str:
+    """The dashboard page where a report row's comparison is measured: this code's, for a known id (a
+    report written before a page moved keeps its numbers but links where the measurement is now),
+    else the one the report recorded."""
+    return next((c.page for c in COMPARISONS if c.id == comparison.get("id")), comparison.get("page", ""))
+
+
 # The --quick rows: one of each kind of measurement, the cheap ones (marginalization on the LSTM costs ~1 s a text)
 QUICK_IDS = ("vmask-vs-base-accuracy-cnn-trec6", "vmask-vs-base-lime-aopc5-cnn-trec6",
              "vmask-vs-iba-global-posthoc-cnn", "vat-vs-att-attention-posthoc5",

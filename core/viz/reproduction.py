@@ -14,15 +14,18 @@ VERDICT_COLORS = {"reproduced": "#1a7f37", "reversed": "#cf222e", "not resolved 
 
 
 def report_table(report: dict) -> pd.DataFrame:
-    """One row per comparison: finding, paper, metric, both sides' means, difference [CI], seeds, n, verdict, page."""
+    """One row per comparison: finding, verdict, difference [CI], both sides' means, metric, paper, seeds, n,
+    the page where it is measured (the verdict and interval next to the finding, so they read without scrolling)."""
+    from core.reproduction.comparisons import page_of
+
     rows = []
     for row in report["rows"]:
         c, i = row["comparison"], row["interval"]
-        rows.append({"finding": c["claim"], "paper": c["paper"], "metric": c["metric"],
+        rows.append({"finding": c["claim"], "verdict": row["verdict"], "A - B": round(i["difference"], 4),
+                     "95% CI": f"[{i['low']:.3f}, {i['high']:.3f}]",
                      "A": f"{c['a']} {row['a']['mean']:.3f}", "B": f"{c['b']} {row['b']['mean']:.3f}",
-                     "A - B": round(i["difference"], 4), "95% CI": f"[{i['low']:.3f}, {i['high']:.3f}]",
-                     "seeds": len(row["seeds"]), "n": row["n"], "verdict": row["verdict"], "page": c["page"],
-                     "id": c["id"]})
+                     "metric": c["metric"], "paper": c["paper"], "seeds": len(row["seeds"]), "n": row["n"],
+                     "page": page_of(c), "id": c["id"]})
     return pd.DataFrame(rows)
 
 
