@@ -14,8 +14,8 @@ import pandas as pd
 import streamlit as st
 
 from core.explain.registry import DEFAULT_PAIR_METHODS, explainers_for
-from ui.common import (PAIR_EXPLANATIONS, cached_model, checkpoint_stamp, guarded, method_progress_text, page_setup,
-                       progress_bar, registry_listing)
+from ui.common import (PAIR_EXPLANATIONS, cached_model, checkpoint_stamp, guarded, hf_model_adder, method_progress_text,
+                       page_setup, progress_bar, registry_listing)
 
 METHODS = {name: cls.label for name, cls in explainers_for("pair").items()}  # what each pair explainer declares
 DEFAULT_MODEL = "dattn-trec6-answer-type-pairs"
@@ -184,6 +184,7 @@ def main() -> None:
     st.title("Sentence pairs")
     st.caption("GMASK learns groups of correlated words across the two texts and how much each group matters "
                "(Chen et al. 2021); IMASK, zero erasure and LIME score words one by one.")
+    hf_model_adder("pairs", pair=True)
     records, _ = registry_listing()
     by_name = {r["name"]: r for r in records if r["pair"]}
     if not by_name:

@@ -168,19 +168,28 @@ def test_explain_cli_takes_text_b_and_gmask(capsys):
     assert "reads one text" in capsys.readouterr().err
 
 
-def test_a_hugging_face_sequence_pair_classifier_from_a_local_directory(tmp_path):
+def tiny_pair_folder(folder, seed: int = 0):
+    """A tiny random 3-class BERT cross-encoder with the packaged MiniLM tokenizer, saved in ``folder``."""
     from transformers import AutoTokenizer, BertConfig, BertForSequenceClassification
 
     from core.data import pretrained
-    from core.explain.registry import explain_pair
 
-    torch.manual_seed(0)
+    torch.manual_seed(seed)
     config = BertConfig(vocab_size=30522, hidden_size=32, num_hidden_layers=2, num_attention_heads=2,
                         intermediate_size=64, num_labels=3, id2label={0: "entail", 1: "neutral", 2: "contradict"},
                         label2id={"entail": 0, "neutral": 1, "contradict": 2})
-    BertForSequenceClassification(config).save_pretrained(tmp_path / "hf")
+    BertForSequenceClassification(config).save_pretrained(folder)
     hf_tokenizer = AutoTokenizer.from_pretrained(str(pretrained.minilm_dir()), local_files_only=True)
-    hf_tokenizer.save_pretrained(tmp_path / "hf")
+    hf_tokenizer.save_pretrained(folder)
+    return hf_tokenizer
+
+
+def test_a_hugging_face_sequence_pair_classifier_from_a_local_directory(tmp_path):
+    from transformers import BertForSequenceClassification
+
+    from core.explain.registry import explain_pair
+
+    hf_tokenizer = tiny_pair_folder(tmp_path / "hf")
     model = load_model(f"hf-pair:{tmp_path / 'hf'}", device="cpu")
     assert model.label_names == ["entail", "neutral", "contradict"]
     # the wrapper's joint sequence gives what the model gives on its own tokenizer's pair encoding
@@ -191,3 +200,47 @@ def test_a_hugging_face_sequence_pair_classifier_from_a_local_directory(tmp_path
     np.testing.assert_allclose(model.predict_proba([text_a], [text_b])[0], expected.numpy(), atol=1e-5)
     run = explain_pair(model, text_a, text_b, methods=["zero", "gmask"], gmask={"steps": 5, "n_samples": 4})
     assert [len(e.scores) for e in run.explanations] == [10, 10]
+
+
+def test_a_registered_pair_classifier_is_listed_loads_by_name_and_refuses_a_changed_folder(tmp_path, monkeypatch):
+    from core import paths
+    from core.checkpoints import CheckpointError
+    from core.models.__main__ import main as models_cli
+    from core.registry import list_models
+
+    monkeypatch.setattr(paths, "user_home", lambda: tmp_path / "home")
+    folder = tmp_path / "nli"
+    tiny_pair_folder(folder)
+    assert models_cli(["register", "my-nli", f"hf-pair:{folder}"]) == 0
+    record = next(r for r in list_models() if r.name == "my-nli")
+    assert (record.architecture, record.pair, record.label_names) == ("hf-pair", True,
+                                                                      ("entail", "neutral", "contradict"))
+    by_name, by_source = load_model("my-nli", device="cpu"), load_model(f"hf-pair:{folder}", device="cpu")
+    assert by_name.name == "my-nli" and by_name.config["weights_sha256"] == by_source.config["weights_sha256"]
+    pairs = (["a man plays a guitar", "who wrote hamlet ?"], ["a man plays the banjo", "who painted the mona lisa ?"])
+    np.testing.assert_array_equal(by_name.predict_proba(*pairs), by_source.predict_proba(*pairs))
+    assert not list((tmp_path / "home" / "models" / "my-nli").glob("*.safetensors"))  # weights not copied
+    tiny_pair_folder(folder, seed=1)
+    with pytest.raises(CheckpointError, match="changed since it was registered"):
+        load_model("my-nli", device="cpu")
+
+
+def test_the_sentence_pairs_page_adds_a_pair_classifier_and_explains_with_it(tmp_path, masklens_home):
+    from streamlit.testing.v1 import AppTest
+
+    from tests.test_app import APP
+
+    folder = tmp_path / "nli"
+    tiny_pair_folder(folder)
+    at = AppTest.from_file(APP, default_timeout=180).run()
+    at = at.switch_page("pages/6_Sentence_pairs.py").run()
+    at.text_input(key="pairs-hf-source").input(str(folder))
+    at.text_input(key="pairs-hf-name").input("my-nli").run()
+    at.button(key="pairs-hf-add").click().run()
+    assert not at.exception and any("my-nli" in s.value for s in at.success), [e.value for e in at.error]
+    at.selectbox(key="pair_model").select("my-nli").run()
+    at.multiselect(key="pair_methods").set_value(["zero"]).run()
+    assert not at.exception and not at.error, [e.value for e in at.exception] + [e.value for e in at.error]
+    assert any(m.value.startswith("**Prediction:**") for m in at.markdown)
+    html = "".join(element.proto.body for element in at.get("html"))
+    assert 'data-method="zero"' in html

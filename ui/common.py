@@ -270,20 +270,26 @@ PAIR_EXPLANATIONS = ResultCache(300)  # the Sentence pairs page's
 HF_ADDED_KEY = "hf_model_added"
 
 
-def hf_model_adder(key: str) -> None:
-    """A sidebar expander that registers the user's own Hugging Face classifier; every picker lists it then.
+def hf_model_adder(key: str, pair: bool = False) -> None:
+    """A sidebar expander that registers the user's own Hugging Face classifier (``pair``: a sequence-pair
+    one, a cross-encoder); every picker lists it then.
 
-    The registering (load offline, check, fingerprint) is :func:`core.models.hf_classifier.register_hf_model`,
-    the same as ``python -m core.models register``.
+    The registering (load offline, check, fingerprint) is :func:`core.models.hf_classifier.register_hf_model`
+    (pairs: :func:`core.models.hf_pair.register_hf_pair_model`), the same as ``python -m core.models register``.
     """
     from core.checkpoints import CheckpointError
     from core.models.hf_classifier import register_hf_model, suggested_name
+    from core.models.hf_pair import register_hf_pair_model
 
-    with st.sidebar.expander("Add your own Hugging Face classifier"):
+    register = register_hf_pair_model if pair else register_hf_model
+    title = "Add your own Hugging Face pair classifier" if pair else "Add your own Hugging Face classifier"
+    with st.sidebar.expander(title):
         if HF_ADDED_KEY in st.session_state:
             st.success(st.session_state.pop(HF_ADDED_KEY))
         st.caption("A folder saved with `save_pretrained`, or a model name already in the local Hugging Face "
-                   "cache: nothing is downloaded and the weights stay where they are.")
+                   "cache: nothing is downloaded and the weights stay where they are."
+                   + (" A sequence-pair classifier reads `[CLS] A [SEP] B [SEP]` (BERT-style tokens)." if pair
+                      else ""))
         source = st.text_input("Folder or cached name", key=f"{key}-hf-source",
                                placeholder="/path/to/my-sentiment-model").strip()
         name = st.text_input("Name in MaskLens", key=f"{key}-hf-name",
@@ -295,7 +301,7 @@ def hf_model_adder(key: str) -> None:
         chosen = name or suggested_name(source)
         try:
             with st.spinner("Loading the model offline and fingerprinting it…"):
-                register_hf_model(chosen, source, overwrite=replace)
+                register(chosen, source, overwrite=replace)
         except (ValueError, CheckpointError, OSError) as err:
             message = str(err).replace(" (--overwrite, overwrite=True)", " (tick “Replace a model of that name”)")
             st.error(message)

@@ -145,6 +145,24 @@ def config_errors_named(path: Path) -> Iterator[None]:
                               f"({type(err).__name__}: {str(err)[:300]})") from err
 
 
+def restore_or_verify(model: torch.nn.Module, config: dict[str, Any], path: Path, pair: bool = False) -> None:
+    """Give a freshly built ``model`` its checkpoint's weights, or, for a registered source (an
+    architecture with a ``source_fingerprint``: the weights stay in the user's folder), check that
+    the source still is what was registered.
+
+    Raises:
+        CheckpointError: weights missing or corrupt (see :func:`restore_weights`), or a registered
+            source that changed since (its fingerprint differs).
+    """
+    fingerprint = architecture_spec(config["architecture"], pair=pair).source_fingerprint
+    if fingerprint is None:
+        restore_weights(model, config, path)
+    elif fingerprint(model) != config["weights_sha256"]:
+        raise CheckpointError(f"{path / checkpoints.CONFIG_FILE}: the model at "
+                              f"{config['model_config'].get('source')!r} changed since it was registered "
+                              "(its fingerprint differs); register it again under a new name")
+
+
 def restore_weights(model: torch.nn.Module, config: dict[str, Any], path: Path) -> None:
     """Load the checkpoint weights at ``path`` into a freshly built ``model`` (frozen parts checked, not stored).
 

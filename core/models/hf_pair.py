@@ -12,11 +12,13 @@ have ``[CLS]``/``[SEP]``-style special tokens (BERT, MiniLM, ELECTRA, ...).
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import torch
 from torch import nn
 
+from core import checkpoints
 from core.data.tokenizers import EncodedBatch, WordPieceTokenizer
 from core.device import pick_device
 from core.models.hf_classifier import content_fingerprint, label_names
@@ -57,24 +59,91 @@ class HFPairClassifier(PairClassifier):
         return self.hf(inputs_embeds=joint, attention_mask=attention, token_type_ids=types).logits
 
 
-def load_hf_pair_model(source: str, device: str | None = None, max_len: int = 128) -> LoadedPairModel:
-    """Wrap a local directory or cached hub name (``hf-pair:`` prefix optional) as a :class:`LoadedPairModel`.
+def strip_pair_prefix(source: str) -> str:
+    """``source`` without a leading ``hf-pair:``."""
+    return source[len(PREFIX):] if source.startswith(PREFIX) else source
+
+
+def load_pair_parts(source: str) -> tuple[nn.Module, object]:
+    """(``AutoModelForSequenceClassification``, tokenizer) of a local directory or cached hub name, offline.
 
     Raises:
         ValueError: the model or tokenizer cannot be loaded locally.
     """
     from transformers import AutoModelForSequenceClassification, AutoTokenizer
 
-    source = source[len(PREFIX):] if source.startswith(PREFIX) else source
+    source = strip_pair_prefix(source)
     try:
         hf_model = AutoModelForSequenceClassification.from_pretrained(source, local_files_only=True)
         tokenizer = AutoTokenizer.from_pretrained(source, local_files_only=True)
     except (OSError, ValueError) as error:
         raise ValueError(f"cannot load a Hugging Face sequence-pair classifier from {source!r} without the network "
                          f"(a local directory, or a hub name already in the local cache): {error}") from error
-    labels = label_names(hf_model)
-    config = {"architecture": "hf-pair", "method": "base", "dataset": "", "pair": True, "label_names": labels,
-              "model_config": {"source": source, "max_len": max_len}, "mask_config": {"kind": "none"},
-              "weights_sha256": content_fingerprint(hf_model)}
+    return hf_model, tokenizer
+
+
+def build_hf_pair_classifier(model_config: dict, num_classes: int) -> HFPairClassifier:
+    """The wrapped pair classifier a (registered) model config names (``source``); it must have ``num_classes``."""
+    hf_model, _ = load_pair_parts(model_config["source"])
+    if hf_model.config.num_labels != num_classes:
+        raise ValueError(f"{model_config['source']!r} has {hf_model.config.num_labels} classes, the config "
+                         f"{num_classes}")
+    return HFPairClassifier(hf_model)
+
+
+def hf_pair_tokenizer(model_config: dict, tokenizer: object = None) -> WordPieceTokenizer:
+    """The source's tokenizer on MaskLens' cleaned words, each text cut at ``max_len`` pieces."""
+    if tokenizer is None:
+        tokenizer = load_pair_parts(model_config["source"])[1]
+    return WordPieceTokenizer(tokenizer, max_len=int(model_config.get("max_len", 128)))
+
+
+def pair_source_fingerprint(model: HFPairClassifier) -> str:
+    """The fingerprint of the wrapped model's config and tensors (:func:`content_fingerprint`)."""
+    return content_fingerprint(model.hf)
+
+
+def pair_config(source: str, hf_model: nn.Module, max_len: int) -> dict:
+    """The checkpoint config of a wrapped pair model (the weights stay at ``source``)."""
+    return {"architecture": HFPairClassifier.architecture, "method": "base", "dataset": "", "pair": True,
+            "label_names": label_names(hf_model), "model_config": {"source": source, "max_len": int(max_len)},
+            "mask_config": {"kind": "none"}, "weights_sha256": content_fingerprint(hf_model),
+            "format": checkpoints.FORMAT, "format_version": checkpoints.FORMAT_VERSION}
+
+
+def load_hf_pair_model(source: str, device: str | None = None, max_len: int = 128) -> LoadedPairModel:
+    """Wrap a local directory or cached hub name (``hf-pair:`` prefix optional) as a :class:`LoadedPairModel`.
+
+    Raises:
+        ValueError: the model or tokenizer cannot be loaded locally.
+    """
+    source = strip_pair_prefix(source)
+    hf_model, tokenizer = load_pair_parts(source)
+    config = pair_config(source, hf_model, max_len)
     model = HFPairClassifier(hf_model).eval().to(pick_device(device))
-    return LoadedPairModel(Path(source).name, model, WordPieceTokenizer(tokenizer, max_len=max_len), config)
+    return LoadedPairModel(Path(source).name, model, hf_pair_tokenizer(config["model_config"], tokenizer), config)
+
+
+def register_hf_pair_model(name: str, source: str, max_len: int = 128, output_dir: str | Path | None = None,
+                           overwrite: bool = False) -> Path:
+    """Register a Hugging Face sequence-pair classifier under ``name``, as
+    :func:`core.models.hf_classifier.register_hf_model` does a single-text one: a user-model folder
+    holding only its config (absolute source, fingerprint of every tensor); loading it by name
+    refuses a source that changed since.
+
+    Raises:
+        ValueError: a bad or taken name, or a source that cannot be loaded.
+    """
+    from core.fileio import atomic_directory
+    from core.registry import new_model_directory
+
+    target = new_model_directory(name, output_dir, overwrite)
+    bare = strip_pair_prefix(source)
+    local = Path(bare).expanduser()
+    source = str(local.resolve()) if local.is_dir() else bare
+    hf_model, _ = load_pair_parts(source)
+    with atomic_directory(target) as tmp:
+        (tmp / checkpoints.CONFIG_FILE).write_text(json.dumps(pair_config(source, hf_model, max_len),
+                                                              ensure_ascii=False, separators=(",", ":")),
+                                                   encoding="utf-8")
+    return target

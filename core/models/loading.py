@@ -14,10 +14,8 @@ from pathlib import Path
 import torch
 
 from core import checkpoints
-from core.checkpoints import CheckpointError
 from core.device import pick_device
-from core.models.architectures import architecture_spec
-from core.models.factory import LoadedModel, build_classifier, bundle, config_errors_named, restore_weights
+from core.models.factory import LoadedModel, build_classifier, bundle, config_errors_named, restore_or_verify
 from core.models.hf_classifier import PREFIX as HF_PREFIX
 from core.models.hf_classifier import load_source
 from core.models.hf_pair import PREFIX as HF_PAIR_PREFIX
@@ -73,11 +71,5 @@ def load_model(name_or_path: str | Path, device: str | torch.device | None = Non
             return load_pair_checkpoint(path, config, target_device)
         model = build_classifier(config["architecture"], config["model_config"], config.get("mask_config", {}),
                                  len(config["label_names"]))
-        fingerprint = architecture_spec(config["architecture"], pair=False).source_fingerprint
-        if fingerprint is None:
-            restore_weights(model, config, path)
-        elif fingerprint(model) != config["weights_sha256"]:
-            raise CheckpointError(f"{path / checkpoints.CONFIG_FILE}: the model at "
-                                  f"{config['model_config'].get('source')!r} changed since it was registered "
-                                  "(its fingerprint differs); register it again under a new name")
+        restore_or_verify(model, config, path)
         return bundle(model.to(target_device), config, name=path.name, path=path)

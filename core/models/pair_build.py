@@ -16,7 +16,7 @@ import torch
 
 from core.device import pick_device
 from core.models.architectures import PAIR_ARCHITECTURES, architecture_spec
-from core.models.factory import restore_weights, save_model
+from core.models.factory import restore_or_verify, save_model
 from core.models.pair import LoadedPairModel, PairClassifier
 
 __all__ = ["PAIR_ARCHITECTURES", "build_pair_classifier", "build_pair_tokenizer", "bundle_pair", "load_pair_checkpoint",
@@ -57,6 +57,6 @@ def load_pair_checkpoint(path: Path, config: dict[str, Any], device: str | None 
             pretrained parts differ from those the model was made with.
     """
     model = build_pair_classifier(config["architecture"], config["model_config"], len(config["label_names"]))
-    restore_weights(model, config, path)
+    restore_or_verify(model, config, path, pair=True)
     return bundle_pair(model.to(pick_device(device if isinstance(device, (str, torch.device)) or device is None
                                             else str(device))), config, name=path.name, path=path)
