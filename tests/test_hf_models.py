@@ -275,3 +275,27 @@ def test_explain_page_adds_a_hugging_face_model_and_explains_with_it(folders, ma
     row = table[table["name"] == "my-bert"].iloc[0]
     assert (row["method"], row["dataset"], row["architecture"]) == ("– (not trained here)", "(picked on each page)",
                                                                     "hf")
+
+
+@pytest.mark.parametrize("pair", [False, True])
+def test_a_registered_model_reads_its_weights_once_when_loaded_by_name(folders, tmp_path, monkeypatch, pair):
+    import shutil
+
+    from transformers import AutoModelForSequenceClassification
+
+    from core import paths
+    from core.models.__main__ import main as models_cli
+
+    monkeypatch.setattr(paths, "user_home", lambda: tmp_path / "home")
+    folder = tmp_path / "mine"
+    shutil.copytree(folders["bert"], folder)
+    assert models_cli(["register", "mine", f"{'hf-pair:' if pair else ''}{folder}"]) == 0
+    real, calls = AutoModelForSequenceClassification.from_pretrained, []
+
+    def counting(*args, **kwargs):
+        calls.append(args[0])
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(AutoModelForSequenceClassification, "from_pretrained", counting)
+    load_model("mine", device="cpu")
+    assert len(calls) == 1, calls  # the tokenizer is read on its own, not with a second copy of the model

@@ -96,8 +96,10 @@ def strip_prefix(source: str) -> str:
     return source[len(PREFIX):] if source.startswith(PREFIX) else source
 
 
-def load_hf_parts(source: str) -> tuple[nn.Module, Any]:
-    """(``AutoModelForSequenceClassification``, fast tokenizer) of a local directory or cached hub name.
+def load_hf_parts(source: str, tokenizer_only: bool = False) -> tuple[nn.Module | None, Any]:
+    """(``AutoModelForSequenceClassification``, fast tokenizer) of a local directory or cached hub name;
+    with ``tokenizer_only`` the model is not loaded (None), which a tokenizer for a model already
+    built needs (the weights are read once).
 
     Raises:
         ValueError: not found locally (the message says where it was looked for), or not a
@@ -116,12 +118,13 @@ def load_hf_parts(source: str) -> tuple[nn.Module, Any]:
              f"the local Hugging Face cache ({_hub_cache()}) under the name {source!r} (no folder of that name here)")
     hf_logging.disable_progress_bar()
     try:
-        model = AutoModelForSequenceClassification.from_pretrained(target, local_files_only=True)
+        model = None if tokenizer_only else \
+            AutoModelForSequenceClassification.from_pretrained(target, local_files_only=True).eval()
         tokenizer = AutoTokenizer.from_pretrained(target, local_files_only=True)
     except (OSError, ValueError, KeyError) as error:
         raise ValueError(f"cannot load a Hugging Face sequence classifier from {where} without the network: "
                          f"{str(error).splitlines()[0][:300]}") from error
-    return model.eval(), tokenizer
+    return model, tokenizer
 
 
 def _hub_cache() -> str:
@@ -144,7 +147,7 @@ def build_hf_classifier(model_config: dict[str, Any], num_classes: int) -> HFSeq
 def hf_tokenizer(model_config: dict[str, Any], tokenizer: Any = None) -> SubwordTokenizer:
     """The source's tokenizer on raw whitespace words, cut at ``max_len`` pieces."""
     if tokenizer is None:
-        tokenizer = load_hf_parts(model_config["source"])[1]
+        tokenizer = load_hf_parts(model_config["source"], tokenizer_only=True)[1]
     return SubwordTokenizer(tokenizer, max_len=int(model_config.get("max_len", DEFAULT_MAX_LEN)), words="raw")
 
 

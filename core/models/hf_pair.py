@@ -64,8 +64,9 @@ def strip_pair_prefix(source: str) -> str:
     return source[len(PREFIX):] if source.startswith(PREFIX) else source
 
 
-def load_pair_parts(source: str) -> tuple[nn.Module, object]:
-    """(``AutoModelForSequenceClassification``, tokenizer) of a local directory or cached hub name, offline.
+def load_pair_parts(source: str, tokenizer_only: bool = False) -> tuple[nn.Module | None, object]:
+    """(``AutoModelForSequenceClassification``, tokenizer) of a local directory or cached hub name, offline;
+    with ``tokenizer_only`` the model is not loaded (None).
 
     Raises:
         ValueError: the model or tokenizer cannot be loaded locally.
@@ -74,7 +75,8 @@ def load_pair_parts(source: str) -> tuple[nn.Module, object]:
 
     source = strip_pair_prefix(source)
     try:
-        hf_model = AutoModelForSequenceClassification.from_pretrained(source, local_files_only=True)
+        hf_model = None if tokenizer_only else \
+            AutoModelForSequenceClassification.from_pretrained(source, local_files_only=True)
         tokenizer = AutoTokenizer.from_pretrained(source, local_files_only=True)
     except (OSError, ValueError) as error:
         raise ValueError(f"cannot load a Hugging Face sequence-pair classifier from {source!r} without the network "
@@ -94,7 +96,7 @@ def build_hf_pair_classifier(model_config: dict, num_classes: int) -> HFPairClas
 def hf_pair_tokenizer(model_config: dict, tokenizer: object = None) -> WordPieceTokenizer:
     """The source's tokenizer on MaskLens' cleaned words, each text cut at ``max_len`` pieces."""
     if tokenizer is None:
-        tokenizer = load_pair_parts(model_config["source"])[1]
+        tokenizer = load_pair_parts(model_config["source"], tokenizer_only=True)[1]
     return WordPieceTokenizer(tokenizer, max_len=int(model_config.get("max_len", 128)))
 
 
