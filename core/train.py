@@ -25,6 +25,7 @@ from core.cli_common import run_command
 from core.data.datasets import list_datasets, load_user_csv
 from core.models.architectures import architecture_names, architecture_spec, names_where
 from core.training import METHODS, TrainSettings, train
+from core.training.settings import plain_model_name
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -88,7 +89,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     data = load_user_csv(args.csv) if args.csv else None
     result = train(settings, data=data, output_dir=args.output_dir, progress=not args.no_progress,
                    overwrite=args.overwrite)
-    plain = f"{settings.architecture}-{settings.method}-{data.name if data is not None else settings.dataset}"
+    plain = plain_model_name(settings.architecture, settings.method,
+                             data.name if data is not None else settings.dataset, settings.encoder)
     if args.name is None and result.model.name != plain:
         print(f"note: the default name {plain} is taken (a shipped model), so this model is saved as "
               f"{result.model.name}; --name chooses another", file=sys.stderr)

@@ -156,7 +156,7 @@ def settings_panel(dataset: str):
 
     from core.models.architectures import architecture_names, architecture_spec
     from core.training import TrainSettings
-    from core.training.settings import settings_help
+    from core.training.settings import plain_model_name, settings_help
 
     defaults, help_of = settings_defaults(), settings_help()
     arch_col, method_col = st.columns(2)
@@ -216,7 +216,7 @@ def settings_panel(dataset: str):
         for index, name in enumerate(rest):
             with cols[index % 4]:
                 values[name] = number_widget(name, defaults[name], help_of.get(name, ""), f"train_more_{name}")
-    default_name = f"my-{architecture}-{method}-{dataset}"
+    default_name = f"my-{plain_model_name(architecture, method, dataset, values.get('encoder'))}"
     typed = st.text_input("Model name", key="train_name", placeholder=default_name,
                           help=f"empty: {default_name}; letters, digits, '.', '_' and '-'")
     values = {k: v for k, v in values.items() if v is not None}

@@ -259,3 +259,13 @@ def test_the_train_page_takes_an_encoder_for_the_transformer_only(encoders, mask
     at.text_input(key="train_encoder").input(str(encoders["distilbert"])).run()
     assert not at.error and not at.exception, [e.value for e in at.error]
     assert any(str(encoders["distilbert"].resolve()) in c.value for c in at.caption)
+
+
+def test_the_default_name_says_which_encoder_was_used(encoders):
+    from core.training import TrainSettings
+
+    mine = TrainSettings(dataset="movie-snippets", architecture="minilm", method="vmask",
+                         encoder=str(encoders["bert"])).resolved()
+    packaged = TrainSettings(dataset="movie-snippets", architecture="minilm", method="vmask").resolved()
+    assert mine.name == f"{encoders['bert'].name}-vmask-movie-snippets"
+    assert packaged.name == "minilm-vmask-movie-snippets-user"  # the shipped model has the plain name

@@ -123,7 +123,8 @@ class TrainSettings:
         settings.batch_size = _or_default(self.batch_size, spec.batch_size)
         settings.lr = _or_default(self.lr, spec.learning_rate)
         settings.mask_hidden = _or_default(self.mask_hidden, spec.mask_hidden)
-        settings.name = _or_default(self.name, default_model_name(self.architecture, self.method, self.dataset))
+        settings.name = _or_default(self.name, default_model_name(self.architecture, self.method, self.dataset,
+                                                                  self.encoder))
         settings.check(spec)
         return settings
 
@@ -177,12 +178,20 @@ def check_encoder(encoder: str | None, spec: ArchitectureSpec) -> None:
     resolve_source(encoder)
 
 
-def default_model_name(architecture: str, method: str, dataset: str) -> str:
-    """``{architecture}-{method}-{dataset}``, with ``-user`` appended when a shipped model has that name
+def plain_model_name(architecture: str, method: str, dataset: str, encoder: str | None = None) -> str:
+    """``{architecture}-{method}-{dataset}``; with a user's ``encoder`` its folder's (or cached name's)
+    last part instead of the architecture, e.g. ``bert-base-uncased-vmask-movie-snippets``."""
+    from core.models.hf_classifier import suggested_name
+
+    return f"{suggested_name(encoder) if encoder else architecture}-{method}-{dataset}"
+
+
+def default_model_name(architecture: str, method: str, dataset: str, encoder: str | None = None) -> str:
+    """:func:`plain_model_name`, with ``-user`` appended when a shipped model has that name
     (a user model of a shipped name would be hidden by it; the README's own commands hit this)."""
     from core.registry import shipped_model_names
 
-    name = f"{architecture}-{method}-{dataset}"
+    name = plain_model_name(architecture, method, dataset, encoder)
     return f"{name}-user" if name in shipped_model_names() else name
 
 
