@@ -124,6 +124,7 @@ class Progress:
         self._mark = clock()
         self._last_update = self._mark  # of on_update: a unit's start or a beat that called it
         self._outer: Progress | None = None
+        self._within_origin: tuple[float, float] | None = None  # (time, within) of the unit's first known fraction
 
     def set_total(self, total: int) -> None:
         """Set the number of units of the job (no report)."""
@@ -137,13 +138,13 @@ class Progress:
             self.timed_units += count
             self._mark = self._last_update = now
         self.done += count
-        self.within = 0.0
+        self.within, self._within_origin = 0.0, None
         self._report(stage)
 
     def skip(self, count: int, stage: str | None = None) -> None:
         """``count`` units were served from a cache or store (done, untimed); restart the clock; report."""
         self.done += count
-        self.within = 0.0
+        self.within, self._within_origin = 0.0, None
         self._mark = self._last_update = self._clock()
         self._report(stage)
 
@@ -156,11 +157,14 @@ class Progress:
         """Estimated seconds to finish the remaining units (:func:`eta_seconds`); None before a computed unit.
 
         While a unit is under way with a known fraction done (:attr:`within`), that part counts as
-        done and, before any unit was computed, its pace so far sets the estimate.
+        done and, before any unit was computed, its pace since the first heartbeat that knew its
+        fraction sets the estimate (so the work before its loop, e.g. marginalization's masked-LM
+        pass, is not taken for the loop's pace).
         """
         remaining = self.total - self.done - self.within
-        if self.timed_units == 0 and self.within > 0:
-            return max(remaining, 0.0) * (self._clock() - self._mark) / self.within
+        if self.timed_units == 0 and self._within_origin is not None and self.within > self._within_origin[1]:
+            started, at = self._within_origin
+            return max(remaining, 0.0) * (self._clock() - started) / (self.within - at)
         return eta_seconds(self.timed_seconds, self.timed_units, remaining)
 
     @property
@@ -197,6 +201,8 @@ class Progress:
         tracker this one runs inside."""
         if within is not None:
             self.within = min(max(float(within), 0.0), 1.0)
+            if self._within_origin is None:
+                self._within_origin = (self._clock(), self.within)
         if self.token is not None:
             self.token.check()
         if (self.on_update is not None and self.beat_seconds is not None

@@ -140,16 +140,19 @@ def test_beats_check_the_token_every_time_and_redraw_at_most_every_beat_seconds(
     clock, updates = FakeClock(), []
     progress = Progress(4, on_update=lambda p: updates.append((clock.now, p.within)), clock=clock)
     with progress.running():
-        heartbeat(0.1)            # as the unit began: not drawn, but the fraction moved
-        assert progress.within == 0.1 and progress.fraction == pytest.approx(0.025)
-        clock.now += 0.3
-        heartbeat(0.2)            # 0.3 s after the unit began: drawn
+        heartbeat()               # as the unit began: not drawn
+        clock.now += 5.0          # work before the unit's loop (e.g. the masked LM's pass)
+        heartbeat(0.0)            # the loop's first chunk: drawn (5 s since the unit began)
+        assert progress.within == 0.0 and progress.seconds_left is None
         clock.now += 0.1
-        heartbeat(0.5)            # 0.1 s after that draw: not drawn
-    assert updates == [(100.3, 0.2)] and progress.within == 0.5
-    # before any unit was computed, the unit's own pace gives the estimate: 0.5 of a unit in 0.4 s,
-    # 3.5 units left -> 2.8 s
-    assert progress.seconds_left == pytest.approx(3.5 * 0.4 / 0.5)
+        heartbeat(0.05)           # 0.1 s after that draw: not drawn, but the fraction moved
+        assert progress.fraction == pytest.approx(0.0125)
+        clock.now += 0.9
+        heartbeat(0.1)            # 1 s into the loop: drawn
+    assert updates == [(105.0, 0.0), (106.0, 0.1)]
+    # before any unit was computed, the loop's pace since its first chunk gives the estimate: 0.1 of
+    # a unit in 1 s (the 5 s before the loop left out), 3.9 units left -> 39 s
+    assert progress.seconds_left == pytest.approx(3.9 * 1.0 / 0.1)
     progress.advance(1)
     assert progress.within == 0.0 and progress.fraction == 0.25
 
