@@ -10,6 +10,7 @@ import subprocess
 import sys
 import time
 
+import numpy as np
 import pytest
 
 from tests.test_app import REPO_ROOT
@@ -99,13 +100,15 @@ def test_ray_gives_exactly_the_local_explanations_and_metrics_even_when_a_worker
     local = evaluate(MODEL, store=local_store, **options)
     local_ray.unlink(missing_ok=True)
     shards: list[tuple[int, int]] = []
-    engine = RayEngine(workers=2, on_shard=lambda done, total: shards.append((done, total)))
+    engine = RayEngine(workers=2, on_shard=lambda done, total: shards.append((done, total)),
+                       min_remote_rows=1)  # the metrics' 200-400-row scorer calls go to the actors too
     try:
         remote = evaluate(MODEL, store=ray_store, engine=engine, **options)
     finally:
         engine.close()
     assert local_ray.exists(), "no worker was killed: the retry was not exercised"
     assert shards and shards[-1][0] == shards[-1][1]
+    assert engine.scored_rows > 0, "the metrics' forward passes did not run on the actors"
     for a, b in zip(local, remote):
         assert a["explainer"] == b["explainer"] and b["explained"] == N
         assert a["metrics"] == b["metrics"]
@@ -128,3 +131,22 @@ def test_a_node_with_another_model_is_refused(local_ray, tmp_path):
                               engine=engine, model_source=MODEL)
     finally:
         engine.close()
+
+
+def test_a_metric_scorer_on_the_actors_gives_the_local_rows_in_order(local_ray):
+    from core.data.datasets import load_dataset
+    from core.evaluation.engines import SCORE_BATCH, RayEngine
+    from core.metrics import model_scorer
+    from core.models import load_model
+
+    model = load_model(MODEL, device="cpu")
+    local = model_scorer(model)
+    texts = [text.split() for text in load_dataset("movie-snippets").test.texts[:130]]
+    word_lists = [words[:k] for words in texts for k in range(1, 11)]  # 1,300 rows: three batches, several shards
+    engine = RayEngine(workers=2)
+    try:
+        remote = engine.scorer(model, MODEL, local)(word_lists)
+    finally:
+        engine.close()
+    assert len(word_lists) > 2 * SCORE_BATCH and engine.scored_rows == len(word_lists)
+    np.testing.assert_array_equal(remote, local(word_lists))

@@ -27,9 +27,12 @@ import socket
 from pathlib import Path
 from typing import Any, Callable, Sequence
 
+from core.progress import heartbeat
+
 REPO_ROOT = Path(__file__).resolve().parents[2]
 ENGINES = ("local", "ray")
 SHARDS_PER_WORKER = 4  # a few shards per worker, so a slow or retried shard does not hold the others up
+SCORE_BATCH = 512  # rows per forward in a metric's scorer; shards are whole batches, so results equal the local ones
 KILL_ONCE_VARIABLE = "MASKLENS_RAY_KILL_ONCE"  # test hook: a worker exits in its first shard once (marker file)
 
 
@@ -51,6 +54,10 @@ class LocalEngine:
             return (explainer.explain(*inputs) if isinstance(inputs, tuple) else explainer.explain(inputs)).to_dict()
 
         return file.fill(missing, explain_one, flush_every, on_each=on_each)
+
+    def scorer(self, model: Any, model_source: str, local: Callable) -> Callable:
+        """The scorer the metrics use: ``local`` itself (this process)."""
+        return local
 
     def close(self) -> None:
         """Nothing to release."""
@@ -101,6 +108,13 @@ class ExplainWorker:
             except ExplainError as error:
                 out.append((example_id, None, str(error)))
         return out
+
+    def score(self, word_lists: list[list[str]]) -> Any:
+        """[N, C] class probabilities of word lists (:func:`core.metrics.model_scorer`): a metric's forward passes."""
+        from core.metrics import model_scorer
+
+        _maybe_die_once()
+        return model_scorer(self.model, SCORE_BATCH)(word_lists)
 
     def _explainer(self, name: str, ctor: dict[str, Any]):
         import json
@@ -163,21 +177,25 @@ class RayEngine:
         gpus_per_worker: GPUs per actor (fractions share a GPU); the actor's model goes there.
         shard_size: examples per task (default: about four shards per worker).
         on_shard: called with (shards done, shards in all) after each shard is stored.
+        min_remote_rows: a metric's scorer call with fewer word lists stays in this process
+            (default: one batch, :data:`SCORE_BATCH`; see :meth:`scorer`).
     """
 
     name = "ray"
 
     def __init__(self, address: str | None = None, workers: int = 2, gpus_per_worker: float = 0.0,
-                 shard_size: int | None = None, on_shard: Callable[[int, int], None] | None = None):
+                 shard_size: int | None = None, on_shard: Callable[[int, int], None] | None = None,
+                 min_remote_rows: int = SCORE_BATCH + 1):
         if isinstance(workers, bool) or not isinstance(workers, int) or workers < 1:
             raise ValueError(f"workers must be a positive integer, got {workers!r}")
         if not isinstance(gpus_per_worker, (int, float)) or gpus_per_worker < 0:
             raise ValueError(f"gpus_per_worker must be a number >= 0, got {gpus_per_worker!r}")
         self.address, self.workers, self.gpus = address, workers, float(gpus_per_worker)
-        self.shard_size, self.on_shard = shard_size, on_shard
+        self.shard_size, self.on_shard, self.min_remote_rows = shard_size, on_shard, int(min_remote_rows)
         self._actors: list[Any] = []
         self._actor_model: tuple[str, str] | None = None
         self._started_ray = False
+        self.scored_rows = 0  # word lists the metrics had scored on the actors
 
     def connect(self):
         """Join (or start) Ray; returns the ray module. Done on first use; call it first to time the work alone."""
@@ -237,6 +255,29 @@ class RayEngine:
         finally:
             file.flush()
         return tried
+
+    def scorer(self, model: Any, model_source: str, local: Callable) -> Callable:
+        """A scorer that splits each call's word lists across the actors, in whole batches of
+        :data:`SCORE_BATCH` rows (so every forward sees the rows it would see locally), and returns
+        the rows in order: the metrics' forward passes run on the cluster. Calls of fewer than
+        ``min_remote_rows`` word lists stay in this process (``local``)."""
+        import numpy as np
+
+        def score(word_lists: list[list[str]]) -> Any:
+            if len(word_lists) < self.min_remote_rows:
+                return local(word_lists)
+            pool = self._pool(model, model_source)
+            batches = math.ceil(len(word_lists) / SCORE_BATCH)
+            size = SCORE_BATCH * max(1, math.ceil(batches / (self.workers * SHARDS_PER_WORKER)))
+            shards = [list(word_lists[start: start + size]) for start in range(0, len(word_lists), size)]
+            parts = []
+            for part in pool.map(lambda actor, rows: actor.score.remote(rows), shards):  # in order
+                heartbeat()
+                parts.append(part)
+            self.scored_rows += len(word_lists)
+            return np.concatenate(parts)
+
+        return score
 
     def _kill_actors(self) -> None:
         if self._actors:

@@ -191,6 +191,8 @@ def evaluate(model_name: str, explainers: Sequence[str] = EXPLAINER_NAMES, metri
     from core.evaluation.engines import make_engine
 
     workers = make_engine(engine)
+    # the metrics' forward passes go where the explanations do (a separate evaluator model stays here)
+    metric_scorer = workers.scorer(model, str(model_name), scorer) if evaluator is None else scorer
 
     def advance(count: int, stage: str, cached: bool = False) -> None:
         bar.update(count)
@@ -229,7 +231,7 @@ def evaluate(model_name: str, explainers: Sequence[str] = EXPLAINER_NAMES, metri
                     result = store.get_metric(key)
                     if result is None:
                         lm = get_likelihood() if spec.needs_likelihood(settings) else None
-                        result = compute_metric(spec.name, scorer, examples, settings, lm,
+                        result = compute_metric(spec.name, metric_scorer, examples, settings, lm,
                                                 unk_token_for(evaluator_model), [label_of[i] for i in used])
                         store.put_metric(key, result)
                     record["metrics"][spec.name] = spec.public(result)
