@@ -337,13 +337,16 @@ def main() -> None:
         st.info("Pick at least one method.")
         return
     inputs = json.dumps([model_name, compare, text, methods, class_name, params], sort_keys=True)
+    cancel = st.empty()
     if st.session_state.get(CANCELLED_KEY) == inputs:
-        st.info("Explaining was stopped. Methods finished before are kept; change a setting or press "
-                "**Explain again** to go on.")
-        st.button("Explain again", on_click=resume)
+        # the same layout as a run's (Cancel's place, then a result slot): a stopped view's button left
+        # behind at another place stayed on the page, stale, and the next Cancel click did not reach the server
+        with result_slot():
+            st.info("Explaining was stopped. Methods finished before are kept; change a setting or press "
+                    "**Explain again** to go on.")
+            st.button("Explain again", on_click=resume)
         return
     st.session_state[RUNNING_KEY] = inputs
-    cancel = st.empty()
     cancel.button("Cancel", key="explain_cancel", on_click=cancel_running,
                   help="Stops after the method under way; finished methods stay cached.")
     with result_slot():

@@ -139,9 +139,12 @@ def test_faithfulness_runs_a_small_evaluation_and_cancels_a_long_one(tmp_path, m
 
 
 @pytest.mark.e2e
-def test_closing_the_tab_during_a_long_method_stops_the_computation(tmp_path, masklens_home, chromium_executable):
-    """Exact marginalization on the MiniLM takes about a minute for this sentence; once the tab is
-    closed the server stops within a forward chunk (before heartbeats it computed to the end)."""
+def test_cancel_explain_again_cancel_and_a_closed_tab_stop_a_long_method(tmp_path, masklens_home, chromium_executable):
+    """Exact marginalization on the MiniLM takes minutes for this sentence. Cancel stops it, and so
+    does a second Cancel after Explain again; once the tab is closed the server stops within a
+    forward chunk (before heartbeats it computed to the end). (A stopped view whose button stayed
+    behind, stale, once swallowed the second Cancel; a slower script reproduced it every time, this
+    test did not.)"""
     with served_app(masklens_home, tmp_path / "streamlit.log") as base, chromium_page(chromium_executable) as page:
         box = open_explain(page, base)
         settle(page)
@@ -168,6 +171,15 @@ def test_closing_the_tab_during_a_long_method_stops_the_computation(tmp_path, ma
         busy, moved_to = cpu_seconds(pid) - started, float(bar.get_attribute("aria-valuenow") or 0)
         screenshot(page, "flows/explain-long-method")
         assert moved_to > moved_from, (moved_from, moved_to)  # the bar moves (in whole %) inside the one method
+        for _ in range(2):  # Cancel; Explain again; Cancel again
+            page.get_by_role("button", name="Cancel").click()
+            page.get_by_text("Explaining was stopped").first.wait_for(state="visible", timeout=15_000)
+            settle(page)
+            page.get_by_role("button", name="Explain again").click()
+            page.get_by_text(re.compile(r"method 1/1: input marginalization")).first.wait_for(state="visible",
+                                                                                            timeout=LOAD_MS)
+            page.wait_for_timeout(1500)
+        screenshot(page, "flows/explain-again-running")
         page.close()
         time.sleep(3)  # the websocket closes, Streamlit asks the run to stop, the next chunk's redraw raises
         started = cpu_seconds(pid)
