@@ -15,13 +15,13 @@ MODEL_COLUMNS = ["name", "dataset", "architecture", "method", "test accuracy", "
 
 def models_table(records: list[dict]) -> pd.DataFrame:
     """The Home page's model table: one row per model, test accuracy as a percentage string. A model
-    MaskLens did not train (a registered Hugging Face classifier: its architecture has no training
-    methods) shows no method, and no dataset but where one is chosen."""
+    MaskLens did not train (a registered Hugging Face classifier: its architecture reads the weights
+    from the user's source) shows no method, and no dataset but where one is chosen."""
     from core.models.architectures import ARCHITECTURE_SPECS
 
     def trained_here(record: dict) -> bool:
         spec = ARCHITECTURE_SPECS.get(record["architecture"])
-        return spec is None or bool(spec.methods)
+        return spec is None or spec.source_fingerprint is None
 
     rows = [{
         "name": r["name"], "dataset": r["dataset"] or "(picked on each page)",

@@ -61,6 +61,8 @@ def test_home_lists_trained_model(app_home: Path) -> None:
     assert len(row) == 1, table
     assert row.iloc[0]["source"] == "user" and row.iloc[0]["method"] == "vmask"
     assert row.iloc[0]["test accuracy"].endswith("%")
+    calibrated = table[table["name"] == "minilm-sim-trec6-answer-type-pairs"].iloc[0]  # made by a project script
+    assert calibrated["method"] == "calibrated-cosine" and calibrated["source"] == "shipped"
     assert any("Device in use" in m.value for m in at.markdown)
 
 
