@@ -40,7 +40,7 @@ from core.models.dattn import DecomposableAttention
 from core.models.encoder import ENCODER_PREFIX, build_encoder, is_source, word_pieces_directory
 from core.models.evarm import EVarMClassifier, EVarMGate
 from core.models.hf_classifier import build_hf_classifier, hf_tokenizer, source_fingerprint
-from core.models.hf_pair import build_hf_pair_classifier, hf_pair_tokenizer, pair_source_fingerprint
+from core.models.hf_pair import build_hf_pair_classifier, hf_pair_tokenizer
 from core.models.lstm import LSTMClassifier
 from core.models.masks import MASK_LAYERS
 from core.models.minilm import MiniLMClassifier
@@ -294,7 +294,7 @@ HF_PAIR = register_architecture(ArchitectureSpec(
     build=lambda model_config, mask_config, num_classes: build_hf_pair_classifier(model_config, num_classes),
     tokenizer=hf_pair_tokenizer, methods=(),  # a user's own cross-encoder: explained, not trained here
     learning_rate=None, batch_size=None, epochs=None, explain_batch_size=32,
-    source_fingerprint=pair_source_fingerprint))
+    source_fingerprint=source_fingerprint))  # the same wrapped-model fingerprint as HF
 
 ARCHITECTURES = architecture_names(pair=False)
 PAIR_ARCHITECTURES = architecture_names(pair=True)

@@ -23,7 +23,7 @@ import hashlib
 import json
 import threading
 from pathlib import Path
-from typing import Any
+from typing import Any, Callable
 
 import torch
 from torch import nn
@@ -234,14 +234,26 @@ def register_hf_model(name: str, source: str, max_len: int = DEFAULT_MAX_LEN, ou
         ValueError: a bad or taken name (see :func:`core.registry.new_model_directory`), or a
             source that cannot be loaded.
     """
+    return register_source(name, strip_prefix(source), lambda resolved: load_source(resolved, max_len)[2],
+                           output_dir, overwrite)
+
+
+def register_source(name: str, source: str, config_of: Callable[[str], dict[str, Any]],
+                    output_dir: str | Path | None = None, overwrite: bool = False) -> Path:
+    """Write a user-model folder ``name`` holding only ``config_of(source)``, with a local folder's
+    path made absolute (the weights stay at ``source``); the name is checked before anything loads.
+    Shared by :func:`register_hf_model` and :func:`core.models.hf_pair.register_hf_pair_model`.
+
+    Raises:
+        ValueError: a bad or taken name (see :func:`core.registry.new_model_directory`), or what
+            ``config_of`` raises for a source that cannot be loaded.
+    """
     from core.fileio import atomic_directory
     from core.registry import new_model_directory
 
     target = new_model_directory(name, output_dir, overwrite)
-    bare = strip_prefix(source)
-    local = Path(bare).expanduser()
-    source = str(local.resolve()) if local.is_dir() else bare
-    _, _, config = load_source(source, max_len)
+    local = Path(source).expanduser()
+    config = config_of(str(local.resolve()) if local.is_dir() else source)
     with atomic_directory(target) as tmp:
         (tmp / checkpoints.CONFIG_FILE).write_text(json.dumps(config, ensure_ascii=False, separators=(",", ":")),
                                                    encoding="utf-8")

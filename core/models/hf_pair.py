@@ -12,7 +12,6 @@ have ``[CLS]``/``[SEP]``-style special tokens (BERT, MiniLM, ELECTRA, ...).
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 
 import torch
@@ -21,7 +20,7 @@ from torch import nn
 from core import checkpoints
 from core.data.tokenizers import EncodedBatch, WordPieceTokenizer
 from core.device import pick_device
-from core.models.hf_classifier import content_fingerprint, label_names
+from core.models.hf_classifier import content_fingerprint, label_names, load_hf_parts, register_source
 from core.models.pair import LoadedPairModel, PairClassifier
 
 PREFIX = "hf-pair:"
@@ -65,23 +64,13 @@ def strip_pair_prefix(source: str) -> str:
 
 
 def load_pair_parts(source: str, tokenizer_only: bool = False) -> tuple[nn.Module | None, object]:
-    """(``AutoModelForSequenceClassification``, tokenizer) of a local directory or cached hub name, offline;
-    with ``tokenizer_only`` the model is not loaded (None).
+    """(``AutoModelForSequenceClassification``, tokenizer) of a local directory or cached hub name
+    (``hf-pair:`` prefix optional), offline: :func:`core.models.hf_classifier.load_hf_parts`.
 
     Raises:
         ValueError: the model or tokenizer cannot be loaded locally.
     """
-    from transformers import AutoModelForSequenceClassification, AutoTokenizer
-
-    source = strip_pair_prefix(source)
-    try:
-        hf_model = None if tokenizer_only else \
-            AutoModelForSequenceClassification.from_pretrained(source, local_files_only=True)
-        tokenizer = AutoTokenizer.from_pretrained(source, local_files_only=True)
-    except (OSError, ValueError) as error:
-        raise ValueError(f"cannot load a Hugging Face sequence-pair classifier from {source!r} without the network "
-                         f"(a local directory, or a hub name already in the local cache): {error}") from error
-    return hf_model, tokenizer
+    return load_hf_parts(strip_pair_prefix(source), tokenizer_only)
 
 
 def build_hf_pair_classifier(model_config: dict, num_classes: int) -> HFPairClassifier:
@@ -98,11 +87,6 @@ def hf_pair_tokenizer(model_config: dict, tokenizer: object = None) -> WordPiece
     if tokenizer is None:
         tokenizer = load_pair_parts(model_config["source"], tokenizer_only=True)[1]
     return WordPieceTokenizer(tokenizer, max_len=int(model_config.get("max_len", 128)))
-
-
-def pair_source_fingerprint(model: HFPairClassifier) -> str:
-    """The fingerprint of the wrapped model's config and tensors (:func:`content_fingerprint`)."""
-    return content_fingerprint(model.hf)
 
 
 def pair_config(source: str, hf_model: nn.Module, max_len: int) -> dict:
@@ -136,16 +120,6 @@ def register_hf_pair_model(name: str, source: str, max_len: int = 128, output_di
     Raises:
         ValueError: a bad or taken name, or a source that cannot be loaded.
     """
-    from core.fileio import atomic_directory
-    from core.registry import new_model_directory
-
-    target = new_model_directory(name, output_dir, overwrite)
-    bare = strip_pair_prefix(source)
-    local = Path(bare).expanduser()
-    source = str(local.resolve()) if local.is_dir() else bare
-    hf_model, _ = load_pair_parts(source)
-    with atomic_directory(target) as tmp:
-        (tmp / checkpoints.CONFIG_FILE).write_text(json.dumps(pair_config(source, hf_model, max_len),
-                                                              ensure_ascii=False, separators=(",", ":")),
-                                                   encoding="utf-8")
-    return target
+    return register_source(name, strip_pair_prefix(source),
+                           lambda resolved: pair_config(resolved, load_pair_parts(resolved)[0], max_len),
+                           output_dir, overwrite)
