@@ -32,22 +32,9 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from tests.browser import CHROMIUM_FLAGS, served_app  # noqa: E402
+from tests.test_browser_flows import set_number, settle  # noqa: E402
 
 CHROMIUM = os.environ.get("CHROMIUM_PATH") or shutil.which("chromium") or "/usr/bin/chromium"
-
-
-def settle(page) -> None:
-    """Wait until Streamlit's status widget says the script is no longer running."""
-    page.wait_for_timeout(500)
-    page.locator('[data-testid="stStatusWidget"]').wait_for(state="hidden", timeout=240_000)
-    page.wait_for_timeout(200)
-
-
-def number(page, label: str, value: int) -> None:
-    field = page.locator('[data-testid="stNumberInput"]').filter(has_text=label).first.locator("input")
-    field.fill(str(value))
-    field.press("Enter")
-    settle(page)
 
 
 def page_run(page, base: str, name: str, max_train: int, epochs: int) -> float:
@@ -55,8 +42,8 @@ def page_run(page, base: str, name: str, max_train: int, epochs: int) -> float:
     page.goto(f"{base}/Train", timeout=60_000)
     page.get_by_role("heading", name="Train a model").wait_for(timeout=120_000)
     settle(page)
-    number(page, "epochs", epochs)
-    number(page, "max train examples", max_train)
+    set_number(page, "epochs", epochs)
+    set_number(page, "max train examples", max_train)
     page.get_by_role("textbox", name="Model name").fill(name)
     page.get_by_role("textbox", name="Model name").press("Enter")
     settle(page)
@@ -71,7 +58,7 @@ def stop_run(page, base: str, name: str) -> tuple[float, str]:
     page.goto(f"{base}/Train", timeout=60_000)
     page.get_by_role("heading", name="Train a model").wait_for(timeout=120_000)
     settle(page)
-    number(page, "epochs", 200)
+    set_number(page, "epochs", 200)
     page.get_by_role("textbox", name="Model name").fill(name)
     page.get_by_role("textbox", name="Model name").press("Enter")
     settle(page)
