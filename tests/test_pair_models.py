@@ -244,3 +244,14 @@ def test_the_sentence_pairs_page_adds_a_pair_classifier_and_explains_with_it(tmp
     assert any(m.value.startswith("**Prediction:**") for m in at.markdown)
     html = "".join(element.proto.body for element in at.get("html"))
     assert 'data-method="zero"' in html
+
+
+def test_registering_a_pair_classifier_from_a_missing_folder_says_so(tmp_path, monkeypatch):
+    from core import paths
+    from core.models.__main__ import main as models_cli
+
+    monkeypatch.setattr(paths, "user_home", lambda: tmp_path / "home")
+    with pytest.raises(ValueError, match="there is no folder"):
+        models_cli(["register", "my-nli", f"hf-pair:{tmp_path / 'missing'}"])
+    with pytest.raises(ValueError, match="not allowed"):
+        models_cli(["register", "../escape", f"hf-pair:{tmp_path / 'missing'}"])  # the name is checked first
